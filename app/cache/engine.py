@@ -1,0 +1,76 @@
+"""Engine set-up: one place decides how seamdesk talks to its database.
+
+SQLite runs in WAL mode (readers never block the writer) with a busy timeout, and
+writers take the write lock up front with BEGIN IMMEDIATE, so two writers queue instead
+of failing half-way with "database is locked". The file is created 0600: it holds
+business data. PostgreSQL URLs pass through for the shared cache.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlmodel import SQLModel
+
+from app.cache import models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from app.errors import CacheError
+
+BUSY_TIMEOUT_MS = 30_000
+
+
+def sqlite_path(url: str) -> Path | None:
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
+def make_engine(url: str, *, create: bool = True) -> Engine:
+    """An engine with the cache's pragmas; creates the schema when asked."""
+    path = sqlite_path(url)
+    if path is not None:
+        _create_private_file(path)
+        engine = create_engine(
+            url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}
+        )
+        event.listen(engine, "connect", _sqlite_connect)
+        event.listen(engine, "begin", _sqlite_begin)
+    else:
+        engine = create_engine(url, pool_pre_ping=True)
+    if create:
+        SQLModel.metadata.create_all(engine)
+    return engine
+
+
+def writer(engine: Engine) -> Engine:
+    """The same engine, but its transactions take the write lock at BEGIN."""
+    return engine.execution_options(seamdesk_writer=True)
+
+
+def _create_private_file(path: Path) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    except OSError as exc:
+        raise CacheError(f"{path}: cannot create the cache file: {exc.strerror}") from None
+    os.close(fd)
+
+
+def _sqlite_connect(dbapi_connection, _record) -> None:
+    # Take transaction control away from pysqlite so BEGIN is ours (SQLAlchemy's recipe).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA journal_mode = WAL")
+    cursor.execute("PRAGMA synchronous = NORMAL")  # durable at checkpoints; safe in WAL
+    cursor.execute("PRAGMA temp_store = FILE")
+    cursor.execute("PRAGMA cache_size = -32000")  # 32 MB page cache per connection
+    cursor.close()
+
+
+def _sqlite_begin(connection) -> None:
+    writer_tx = connection.get_execution_options().get("seamdesk_writer", False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if writer_tx else "BEGIN")

@@ -1,0 +1,123 @@
+"""The cache's tables.
+
+Counts live in three tables: `count_staging` takes a run's pages as they arrive,
+`count_current` holds the last good observation per system/location/SKU, and
+`count_history` keeps every change (bounded by retention). A run's staged rows reach
+current and history only when the run completes, so a failed or partial run never
+replaces good data. Times are integer UTC epoch seconds.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Index
+from sqlmodel import Field, SQLModel
+
+_NO_ROWID = {"sqlite_with_rowid": False}  # one B-tree per table: faster bulk writes
+
+
+class System(SQLModel, table=True):
+    name: str = Field(primary_key=True)  # the role: wms, erp, storefront, ...
+    kind: str
+    base_url: str
+    last_good_read_at: int | None = None  # start of the newest complete run
+
+
+class Location(SQLModel, table=True):
+    code: str = Field(primary_key=True)
+    name: str | None = None
+
+
+class LocationRef(SQLModel, table=True):
+    """A location as one system names it; code is None when [locations] does not map it."""
+
+    __tablename__ = "location_ref"
+    system: str = Field(primary_key=True)
+    external_id: str = Field(primary_key=True)
+    name: str | None = None
+    code: str | None = None
+    seen_at: int
+    rows: int = 0  # count rows seen there in the newest run (kept only if unmapped)
+
+
+class Item(SQLModel, table=True):
+    sku: str = Field(primary_key=True)
+    name: str | None = None
+    pack: int | None = None
+
+
+class _Quantities(SQLModel):
+    on_hand: int | None = None
+    available: int | None = None
+    allocated: int | None = None
+    in_transit: int | None = None
+    updated_at: int | None = None  # the system's own last-update time
+    read_at: int  # when seamdesk read this version
+
+
+class CountStaging(_Quantities, table=True):
+    __tablename__ = "count_staging"
+    __table_args__ = _NO_ROWID
+    run_id: int = Field(primary_key=True)
+    system: str = Field(primary_key=True)
+    location: str = Field(primary_key=True)
+    sku: str = Field(primary_key=True)
+
+
+class CountCurrent(_Quantities, table=True):
+    __tablename__ = "count_current"
+    __table_args__ = (Index("ix_count_current_sku", "sku", "location"), _NO_ROWID)
+    system: str = Field(primary_key=True)
+    location: str = Field(primary_key=True)
+    sku: str = Field(primary_key=True)
+    run_id: int
+
+
+class CountHistory(_Quantities, table=True):
+    """Every distinct observation; keyed for 'history of a SKU at a location'."""
+
+    __tablename__ = "count_history"
+    __table_args__ = _NO_ROWID
+    sku: str = Field(primary_key=True)
+    location: str = Field(primary_key=True)
+    system: str = Field(primary_key=True)
+    run_id: int = Field(primary_key=True)
+
+
+class InventoryEvent(SQLModel, table=True):
+    __tablename__ = "inventory_event"
+    __table_args__ = (Index("ix_inventory_event_sku", "sku", "location", "at"),)
+    system: str = Field(primary_key=True)
+    source_id: str = Field(primary_key=True)
+    event_id: str = Field(index=True)
+    kind: str
+    sku: str
+    location: str
+    delta: int
+    at: int
+    reason: str | None = None
+    run_id: int
+
+
+class SyncRun(SQLModel, table=True):
+    __tablename__ = "sync_run"
+    __table_args__ = (Index("ix_sync_run_system", "system", "started_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    system: str
+    mode: str  # full | incremental | sku
+    since: int | None = None  # the updated-since bound of an incremental run
+    started_at: int
+    finished_at: int | None = None
+    status: str = "running"  # running | complete | partial | failed
+    pages: int = 0
+    rows: int = 0
+    requests: int = 0
+    throttled: int = 0
+    retries: int = 0
+    duplicates: int = 0  # the same key twice within one run (the last one wins)
+    write_ms: int = 0  # time spent writing to the cache
+    error: str | None = None
+
+
+class Meta(SQLModel, table=True):
+    key: str = Field(primary_key=True)
+    value: str

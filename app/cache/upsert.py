@@ -1,0 +1,94 @@
+"""One dialect-neutral bulk upsert for SQLite and PostgreSQL.
+
+The statement is built with SQLAlchemy's dialect insert constructs and compiled once per
+table and dialect; rows go to the driver's executemany as tuples. Skipping SQLAlchemy's
+per-row parameter processing is what keeps bulk writes near raw sqlite3 speed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import lru_cache
+
+from sqlalchemy import Connection, Table, func
+from sqlalchemy.dialects import postgresql, sqlite
+
+
+def bulk_insert(
+    conn: Connection,
+    table: Table,
+    columns: Sequence[str],
+    rows: Sequence[tuple],
+    *,
+    key: Sequence[str] = (),
+    update: Sequence[str] | None = None,
+    keep_existing: Sequence[str] = (),
+) -> None:
+    """Insert `rows` (tuples in `columns` order).
+
+    With `key`, a row whose key exists updates the `update` columns instead (default: every
+    non-key column); columns in `keep_existing` keep their stored value when the new one is
+    NULL. With `key` and `update=()`, existing rows are left alone.
+    """
+    if not rows:
+        return
+    sql, order = _compiled(
+        conn.dialect.name, table, tuple(columns), tuple(key),
+        None if update is None else tuple(update), tuple(keep_existing),
+    )
+    if order != tuple(columns):
+        # SQLAlchemy adds placeholders for columns with scalar defaults; fill them in.
+        picks = [(columns.index(n), None) if n in columns else (None, _default(table, n))
+                 for n in order]
+        rows = [tuple(row[i] if i is not None else d for i, d in picks) for row in rows]
+    conn.exec_driver_sql(sql, rows)
+
+
+def _default(table: Table, name: str):
+    default = table.c[name].default
+    return None if default is None or callable(getattr(default, "arg", None)) else default.arg
+
+
+@lru_cache(maxsize=64)
+def _compiled(
+    dialect_name: str,
+    table: Table,
+    columns: tuple[str, ...],
+    key: tuple[str, ...],
+    update: tuple[str, ...] | None,
+    keep_existing: tuple[str, ...],
+) -> tuple[str, tuple[str, ...]]:
+    module = {"sqlite": sqlite, "postgresql": postgresql}.get(dialect_name)
+    if module is None:
+        raise NotImplementedError(f"bulk upsert is not written for {dialect_name}")
+    stmt = module.insert(table)
+    if key:
+        names = [c for c in columns if c not in key] if update is None else list(update)
+        if names:
+            new = stmt.excluded
+            values = {
+                n: (func.coalesce(new[n], table.c[n]) if n in keep_existing else new[n])
+                for n in names
+            }
+            stmt = stmt.on_conflict_do_update(index_elements=list(key), set_=values)
+        else:
+            stmt = stmt.on_conflict_do_nothing(index_elements=list(key))
+    # Positional paramstyle, so the driver gets plain tuples (qmark for SQLite, format for
+    # psycopg); `positiontup` tells which column each placeholder stands for.
+    dialect = module.dialect(paramstyle="qmark" if dialect_name == "sqlite" else "format")
+    compiled = stmt.compile(dialect=dialect, column_keys=list(columns))
+    order = tuple(compiled.positiontup or ())
+    return str(compiled), order
+
+
+def upsert_from_select(
+    conn: Connection, table: Table, columns: Sequence[str], query, *, key: Sequence[str]
+) -> None:
+    """INSERT INTO table (columns) <query> ON CONFLICT (key) DO UPDATE the other columns."""
+    module = {"sqlite": sqlite, "postgresql": postgresql}[conn.dialect.name]
+    stmt = module.insert(table).from_select(list(columns), query)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=list(key),
+        set_={name: stmt.excluded[name] for name in columns if name not in key},
+    )
+    conn.execute(stmt)

@@ -1,0 +1,173 @@
+"""Writing refresh results: sync runs, per-page staging, promotion, retention.
+
+Pages go to `count_staging` in one short transaction each. Only a run that completes is
+promoted (one transaction): changed rows are appended to history, current is upserted,
+and a full run drops rows the system no longer reports. Partial and failed runs discard
+their staged rows, so the last good data stays in place with its age.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from sqlalchemy import Engine, and_, delete, exists, func, or_, select, update
+
+from app.cache.engine import writer
+from app.cache.models import (
+    CountCurrent,
+    CountHistory,
+    CountStaging,
+    InventoryEvent,
+    Item,
+    Location,
+    LocationRef,
+    Meta,
+    SyncRun,
+    System,
+)
+from app.cache.upsert import bulk_insert, upsert_from_select
+from app.records import Page, RunStats
+
+QUANTITIES = ("on_hand", "available", "allocated", "in_transit", "updated_at")
+_STAGING = ("run_id", "system", "location", "sku", *QUANTITIES, "read_at")
+_EVENT = ("system", "source_id", "event_id", "kind", "sku", "location", "delta", "at",
+          "reason", "run_id")
+
+
+class CacheWriter:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = writer(engine)
+
+    # -- set-up -------------------------------------------------------------------------
+    def register(self, systems: Mapping[str, tuple[str, str]],
+                 locations: Mapping[str, str | None]) -> None:
+        """Record the configured systems (role → kind, base URL) and location codes."""
+        with self.engine.begin() as conn:
+            bulk_insert(conn, System.__table__, ("name", "kind", "base_url"),
+                        [(name, kind, url) for name, (kind, url) in systems.items()],
+                        key=("name",), update=("kind", "base_url"))
+            bulk_insert(conn, Location.__table__, ("code", "name"),
+                        list(locations.items()), key=("code",), keep_existing=("name",))
+
+    def abandon_interrupted(self, now: int) -> int:
+        """Runs left 'running' by a killed refresh become failed; their staging goes."""
+        with self.engine.begin() as conn:
+            stale = conn.scalars(select(SyncRun.id).where(SyncRun.status == "running")).all()
+            if stale:
+                conn.execute(delete(CountStaging).where(CountStaging.run_id.in_(stale)))
+                conn.execute(update(SyncRun).where(SyncRun.id.in_(stale)).values(
+                    status="failed", finished_at=now, error="interrupted (refresh was killed)"))
+        return len(stale)
+
+    # -- a run --------------------------------------------------------------------------
+    def start_run(self, system: str, mode: str, started_at: int, since: int | None) -> int:
+        with self.engine.begin() as conn:
+            result = conn.execute(SyncRun.__table__.insert().values(
+                system=system, mode=mode, started_at=started_at, since=since))
+            return result.inserted_primary_key[0]
+
+    def write_page(self, run_id: int, system: str, page: Page, read_at: int,
+                   codes: Mapping[str, str], stats: RunStats) -> int:
+        """Stage one page in one transaction; returns rows at unmapped locations."""
+        counts, unmapped, names = [], {}, {}
+        for row in page.counts:
+            code = codes.get(row.location_id)
+            if code is None:
+                unmapped[row.location_id] = unmapped.get(row.location_id, 0) + 1
+                continue
+            counts.append((run_id, system, code, row.sku, row.on_hand, row.available,
+                           row.allocated, row.in_transit, row.updated_at, read_at))
+            if row.name:
+                names[row.sku] = row.name
+        events = [(system, e.source_id, e.event_id, e.kind, e.sku,
+                   codes.get(e.location_id, f"{system}:{e.location_id}"), e.delta, e.at,
+                   e.reason, run_id) for e in page.events]
+        refs = [(system, loc.location_id, loc.name, codes.get(loc.location_id), read_at)
+                for loc in page.locations]
+        with self.engine.begin() as conn:
+            bulk_insert(conn, CountStaging.__table__, _STAGING, counts,
+                        key=("run_id", "system", "location", "sku"))
+            bulk_insert(conn, Item.__table__, ("sku", "name"), list(names.items()),
+                        key=("sku",), keep_existing=("name",))
+            bulk_insert(conn, InventoryEvent.__table__, _EVENT, events,
+                        key=("system", "source_id"))
+            bulk_insert(conn, LocationRef.__table__,
+                        ("system", "external_id", "name", "code", "seen_at"), refs,
+                        key=("system", "external_id"), keep_existing=("name",))
+            if unmapped:
+                self._count_unmapped(conn, system, unmapped, read_at)
+            conn.execute(update(SyncRun).where(SyncRun.id == run_id).values(
+                pages=SyncRun.pages + 1, rows=SyncRun.rows + len(page.counts) + len(events),
+                requests=stats.requests, throttled=stats.throttled, retries=stats.retries))
+        return sum(unmapped.values())
+
+    @staticmethod
+    def _count_unmapped(conn, system: str, unmapped: Mapping[str, int], read_at: int) -> None:
+        bulk_insert(conn, LocationRef.__table__, ("system", "external_id", "seen_at", "rows"),
+                    [(system, ext, read_at, 0) for ext in unmapped],
+                    key=("system", "external_id"), update=())
+        for ext, rows in unmapped.items():
+            conn.execute(update(LocationRef).where(
+                LocationRef.system == system, LocationRef.external_id == ext,
+            ).values(rows=LocationRef.rows + rows, seen_at=read_at))
+
+    def finish_run(self, run_id: int, system: str, *, status: str, finished_at: int,
+                   stats: RunStats, write_ms: int, full: bool, error: str | None = None,
+                   started_at: int | None = None) -> None:
+        """Close a run; a complete run is promoted, any other discards its staging."""
+        with self.engine.begin() as conn:
+            values = dict(status=status, finished_at=finished_at, error=error,
+                          requests=stats.requests, throttled=stats.throttled,
+                          retries=stats.retries)
+            if status == "complete":
+                staged = conn.scalar(select(func.count()).select_from(CountStaging)
+                                     .where(CountStaging.run_id == run_id))
+                counted = conn.scalar(select(SyncRun.rows).where(SyncRun.id == run_id))
+                events = conn.scalar(select(func.count()).select_from(InventoryEvent)
+                                     .where(InventoryEvent.run_id == run_id))
+                values["duplicates"] = max(0, (counted or 0) - (events or 0) - (staged or 0))
+                _promote(conn, run_id, system, full)
+                conn.execute(update(System).where(System.name == system)
+                             .values(last_good_read_at=started_at))
+                if full:  # unmapped tallies restart with each full read
+                    conn.execute(update(LocationRef).where(
+                        LocationRef.system == system, LocationRef.seen_at < started_at,
+                    ).values(rows=0))
+            conn.execute(delete(CountStaging).where(CountStaging.run_id == run_id))
+            values["write_ms"] = SyncRun.write_ms + write_ms
+            conn.execute(update(SyncRun).where(SyncRun.id == run_id).values(**values))
+
+    # -- upkeep -------------------------------------------------------------------------
+    def prune(self, cutoff: int) -> int:
+        """Drop history older than `cutoff`, keeping each key's state as of the cutoff."""
+        newer = CountHistory.__table__.alias("newer")
+        old = CountHistory.__table__
+        with self.engine.begin() as conn:
+            result = conn.execute(delete(old).where(
+                old.c.read_at < cutoff,
+                exists().where(
+                    newer.c.sku == old.c.sku, newer.c.location == old.c.location,
+                    newer.c.system == old.c.system, newer.c.read_at > old.c.read_at,
+                    newer.c.read_at <= cutoff,
+                ),
+            ))
+            bulk_insert(conn, Meta.__table__, ("key", "value"),
+                        [("pruned_before", str(cutoff))], key=("key",))
+            return result.rowcount
+
+
+def _promote(conn, run_id: int, system: str, full: bool) -> None:
+    s, c = CountStaging.__table__, CountCurrent.__table__
+    same_key = and_(c.c.system == s.c.system, c.c.location == s.c.location, c.c.sku == s.c.sku)
+    changed = or_(c.c.sku.is_(None), *(c.c[q].is_distinct_from(s.c[q]) for q in QUANTITIES))
+    columns = ("sku", "location", "system", "run_id", *QUANTITIES, "read_at")
+    fresh = (select(*(s.c[name] for name in columns))
+             .select_from(s.outerjoin(c, same_key))
+             .where(s.c.run_id == run_id, changed))
+    # History first: it compares against current as it was before this run.
+    conn.execute(CountHistory.__table__.insert().from_select(list(columns), fresh))
+    upsert_from_select(conn, c, columns, fresh, key=("system", "location", "sku"))
+    if full:
+        gone = ~exists().where(s.c.run_id == run_id, s.c.system == c.c.system,
+                               s.c.location == c.c.location, s.c.sku == c.c.sku)
+        conn.execute(delete(c).where(c.c.system == system, gone))

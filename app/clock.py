@@ -1,0 +1,58 @@
+"""Time in one place, so tests and replays can freeze it.
+
+Timestamps are stored as integer UTC epoch seconds: compact, index-friendly, identical on
+SQLite and PostgreSQL, and cheap to bulk-insert (no per-row type conversion).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+Clock = Callable[[], float]
+"""Returns the current UTC time as epoch seconds."""
+
+system_clock: Clock = time.time
+
+
+def frozen(at: float | datetime | str) -> Clock:
+    """A clock that always answers `at` (for tests and history replays)."""
+    value = to_epoch(at) if not isinstance(at, int | float) else float(at)
+    return lambda: value
+
+
+def to_epoch(value: datetime | str) -> int:
+    """Parse an ISO-8601 time (a trailing Z or an offset; naive means UTC) to epoch seconds."""
+    if isinstance(value, str):
+        value = parse_iso(value)
+    return int(value.timestamp())
+
+
+def parse_iso(text: str) -> datetime:
+    text = text.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    parsed = datetime.fromisoformat(text)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed
+
+
+def iso(epoch: float | None) -> str | None:
+    """Epoch seconds to the contract's ISO form, e.g. 2026-11-30T15:00:05Z."""
+    if epoch is None:
+        return None
+    return datetime.fromtimestamp(int(epoch), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def age_text(seconds: float) -> str:
+    """A short human age: 'just now', '12 min ago', '3 h ago', '2 d ago'."""
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return "just now"
+    if seconds < 3600:
+        return f"{seconds // 60} min ago"
+    if seconds < 86400:
+        return f"{seconds // 3600} h ago"
+    return f"{seconds // 86400} d ago"

@@ -1,0 +1,231 @@
+"""config.toml: discovery, validation (pydantic) and the secrets that come from the environment.
+
+Every problem becomes one ConfigError line naming the file, the key and what is wrong, so
+the CLI can print it and exit 2 instead of showing a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any
+
+import platformdirs
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from app.errors import ConfigError
+from app.sources.registry import KINDS
+
+ROLES = ("wms", "erp", "storefront", "supplier", "middleware")
+"""The roles a configured system can play; the first three are compared side by side."""
+
+
+def _id_text(value: Any) -> Any:
+    # Operators write `erp = 7` as often as `erp = "7"`; a location id is text either way.
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+LocationId = Annotated[str, BeforeValidator(_id_text)]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class CacheSettings(_Section):
+    url: str = "sqlite:///seamdesk.db"
+    history_days: int = Field(30, ge=1, le=3650)
+
+
+class RefreshSettings(_Section):
+    interval_seconds: int = Field(300, ge=10)
+    sync_tolerance_seconds: int = Field(900, ge=0)
+    stale_after_seconds: int = Field(3600, ge=60)
+    timeout_seconds: float = Field(30.0, gt=0)
+    retries: int = Field(4, ge=0, le=20)
+    backoff_seconds: float = Field(0.5, ge=0)
+    full_every_hours: float = Field(24, gt=0)  # incremental reads can miss rows without times
+    bulk_poll_seconds: float = Field(0.5, gt=0)
+
+
+class SystemSettings(_Section):
+    kind: str
+    base_url: str
+    token_env: str
+    max_concurrency: int = Field(4, ge=1, le=64)
+    page_size: int | None = Field(None, ge=1)
+    api_version: str | None = None  # Shopify's dated API version, e.g. "2025-10"
+    timezone: str = "UTC"  # NetSuite renders times in the account's zone
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, zone: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {zone!r}") from None
+        return zone
+
+    @field_validator("kind")
+    @classmethod
+    def _known_kind(cls, kind: str) -> str:
+        if kind not in KINDS:
+            raise ValueError(f"unknown connector kind {kind!r} (known: {', '.join(sorted(KINDS))})")
+        return kind
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, url: str) -> str:
+        if not url.startswith(("http://", "https://")):
+            raise ValueError(f"{url!r} is not an http:// or https:// URL")
+        return url.rstrip("/")
+
+    @field_validator("token_env")
+    @classmethod
+    def _env_name(cls, name: str) -> str:
+        if not name or not name.replace("_", "").isalnum():
+            raise ValueError(f"{name!r} is not an environment variable name")
+        return name
+
+
+class Settings(_Section):
+    cache: CacheSettings = CacheSettings()
+    refresh: RefreshSettings = RefreshSettings()
+    systems: dict[str, SystemSettings]
+    locations: dict[str, dict[str, LocationId]] = {}
+    owners: dict[str, str] = {}
+
+    @field_validator("systems")
+    @classmethod
+    def _known_roles(cls, systems: dict[str, SystemSettings]) -> dict[str, SystemSettings]:
+        if not systems:
+            raise ValueError("no systems configured: add at least [systems.wms]")
+        for role in systems:
+            if role not in ROLES:
+                raise ValueError(f"unknown system role {role!r} (roles: {', '.join(ROLES)})")
+        return systems
+
+    @model_validator(mode="after")
+    def _locations_name_known_systems(self) -> Settings:
+        for code, ids in self.locations.items():
+            for system in ids:
+                if system not in self.systems:
+                    raise ValueError(
+                        f"locations.{code}: names system {system!r}, which is not configured "
+                        f"(configured: {', '.join(self.systems)})"
+                    )
+        return self
+
+
+class Config:
+    """Validated settings plus what depends on where the file lives and on the environment."""
+
+    def __init__(self, settings: Settings, path: Path, tokens: dict[str, SecretStr]) -> None:
+        self.settings = settings
+        self.path = path
+        self.tokens = tokens
+
+    @property
+    def systems(self) -> dict[str, SystemSettings]:
+        return self.settings.systems
+
+    @property
+    def cache_url(self) -> str:
+        return resolve_cache_url(self.settings.cache.url, self.path.parent)
+
+    def token(self, system: str) -> str:
+        """The secret for a system; only connectors call this, at request time."""
+        secret = self.tokens.get(system)
+        if secret is None:
+            env = self.systems[system].token_env
+            raise ConfigError(f"{self.path}: systems.{system}.token_env: ${env} is not set")
+        return secret.get_secret_value()
+
+    def secrets(self) -> list[str]:
+        """Every secret value in play, for redaction of anything that leaves the process."""
+        return [s.get_secret_value() for s in self.tokens.values() if s.get_secret_value()]
+
+    def location_code(self, system: str) -> dict[str, str]:
+        """This system's location id → canonical location code."""
+        return {ids[system]: code for code, ids in self.settings.locations.items() if system in ids}
+
+    def __repr__(self) -> str:  # never show tokens, even by accident
+        return f"Config(path={str(self.path)!r}, systems={list(self.systems)})"
+
+
+def resolve_cache_url(url: str, base: Path) -> str:
+    """Relative SQLite paths resolve against the config file's folder."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix) or url.startswith(prefix + "/") or url == "sqlite:///:memory:":
+        return url
+    path = Path(os.path.expanduser(url[len(prefix):]))
+    if not path.is_absolute():
+        path = base / path
+    return prefix + str(path.resolve())
+
+
+def discover(explicit: str | None) -> Path:
+    """--config, else $SEAMDESK_CONFIG, else ./config.toml, else the user config dir."""
+    if explicit:
+        return Path(explicit)
+    if env := os.environ.get("SEAMDESK_CONFIG"):
+        return Path(env)
+    tried = [Path("config.toml"), Path(platformdirs.user_config_dir("seamdesk")) / "config.toml"]
+    for candidate in tried:
+        if candidate.is_file():
+            return candidate
+    raise ConfigError(
+        "no config found: tried --config, $SEAMDESK_CONFIG, " + ", ".join(map(str, tried))
+    )
+
+
+def load(path: Path, *, require_tokens: bool = True) -> Config:
+    """Read and validate a config file; tokens are read from the environment, never the file."""
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    try:
+        settings = Settings.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(f"{path}: {_first_problem(exc)}") from None
+    tokens: dict[str, SecretStr] = {}
+    for role, system in settings.systems.items():
+        value = os.environ.get(system.token_env)
+        if value:
+            tokens[role] = SecretStr(value)
+        elif require_tokens:
+            raise ConfigError(
+                f"{path}: systems.{role}.token_env: environment variable "
+                f"{system.token_env} is not set (tokens come from the environment)"
+            )
+    return Config(settings, path.resolve(), tokens)
+
+
+def _first_problem(exc: ValidationError) -> str:
+    """Pydantic's first error as 'key.path: problem' on one line."""
+    error = exc.errors(include_url=False, include_input=False)[0]
+    key = ".".join(str(part) for part in error["loc"])
+    message = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        message = "unknown key"
+    elif error["type"] == "missing":
+        message = "missing (required)"
+    extra = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    return f"{key}: {message}{extra}" if key else message + extra

@@ -1,0 +1,36 @@
+"""The domain error types: every error a user can cause or must hand off has a title."""
+
+from __future__ import annotations
+
+
+class SeamdeskError(Exception):
+    """An error with a short title and a one-line message fit for a terminal or a ticket."""
+
+    title = "seamdesk error"
+
+    def __init__(self, message: str, *, title: str | None = None) -> None:
+        super().__init__(message)
+        if title:
+            self.title = title
+
+    @property
+    def message(self) -> str:
+        return str(self)
+
+
+class UsageError(SeamdeskError):
+    """Bad input from the user (CLI arguments, config, scenario files): exit code 2."""
+
+    title = "Bad input"
+
+
+class ConfigError(UsageError):
+    title = "Configuration problem"
+
+
+class ScenarioError(UsageError):
+    title = "Scenario problem"
+
+
+class CacheError(SeamdeskError):
+    title = "Cache problem"

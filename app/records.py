@@ -1,0 +1,62 @@
+"""Normalized records: what every connector yields and what the cache stores.
+
+Times are UTC epoch seconds (see app.clock). Quantities are None where a system has no
+such number (ShipHero has no in-transit figure, for example), never a made-up zero.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+EVENT_KINDS = ("adjustment", "receipt", "shipment", "transfer", "cycle_count")
+
+
+@dataclass(slots=True, frozen=True)
+class CountRow:
+    sku: str
+    location_id: str  # the system's own location id; mapped to a canonical code on write
+    on_hand: int | None
+    available: int | None
+    allocated: int | None
+    in_transit: int | None
+    updated_at: int | None  # the system's own last-update time
+    name: str | None = None  # item name, when the system sends one alongside
+
+
+@dataclass(slots=True, frozen=True)
+class EventRow:
+    source_id: str  # unique within the system (the vendor's internal id)
+    event_id: str  # the reference people and other systems use (WMS event id, document no.)
+    kind: str  # one of EVENT_KINDS
+    sku: str
+    location_id: str
+    delta: int
+    at: int
+    reason: str | None = None
+
+
+@dataclass(slots=True, frozen=True)
+class LocationRow:
+    location_id: str
+    name: str | None = None
+
+
+@dataclass(slots=True)
+class Page:
+    """One vendor page (or bulk-file chunk), written to the cache in one transaction."""
+
+    counts: list[CountRow] = field(default_factory=list)
+    events: list[EventRow] = field(default_factory=list)
+    locations: list[LocationRow] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.counts) + len(self.events)
+
+
+@dataclass(slots=True)
+class RunStats:
+    """Counters a connector's HTTP client keeps while a run is under way."""
+
+    requests: int = 0
+    throttled: int = 0
+    retries: int = 0

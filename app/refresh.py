@@ -1,0 +1,207 @@
+"""Refresh: read every configured system concurrently into the cache.
+
+Each system's pages flow through a small queue to the cache writer, which runs on one
+dedicated thread (SQLite has one writer anyway), so fetching and writing overlap and the
+event loop never blocks on the database. Incremental reads start from the newest
+`updated_at` the cache holds for that system (the vendor's clock, not ours, so clock skew
+cannot lose changes), minus an overlap; a full read runs when asked, when there is no
+complete run yet, or when the last full read is older than `full_every_hours`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import os
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine, func, select
+
+from app.cache.engine import sqlite_path
+from app.cache.models import CountCurrent, InventoryEvent, SyncRun
+from app.cache.writer import CacheWriter
+from app.clock import Clock, system_clock
+from app.config import Config
+from app.errors import SeamdeskError
+from app.records import Page
+from app.sources.base import Window
+from app.sources.errors import SourceError
+from app.sources.registry import make_connector
+
+OVERLAP_SECONDS = 300  # re-read a little: vendors commit rows a moment after stamping them
+QUEUE_PAGES = 4
+
+Progress = Callable[[str, int, int], None]  # system, pages, rows so far
+
+
+class RefreshBusy(SeamdeskError):
+    title = "Refresh already running"
+
+
+@dataclass(slots=True)
+class SystemResult:
+    system: str
+    mode: str
+    status: str  # complete | partial | failed
+    pages: int = 0
+    rows: int = 0
+    unmapped: int = 0
+    requests: int = 0
+    throttled: int = 0
+    retries: int = 0
+    seconds: float = 0.0
+    write_seconds: float = 0.0
+    error: str | None = None
+
+    def summary(self) -> str:
+        line = (f"{self.system}: {self.status} ({self.mode}), {self.rows} rows in "
+                f"{self.pages} pages, {self.seconds:.1f} s")
+        extras = [f"{n} {label}" for n, label in ((self.throttled, "throttled"),
+                                                 (self.retries, "retries"),
+                                                 (self.unmapped, "rows at unmapped locations"))
+                  if n]
+        if extras:
+            line += ", " + ", ".join(extras)
+        if self.error:
+            line += f": {self.error}"
+        return line
+
+
+@contextlib.contextmanager
+def refresh_lock(cache_url: str) -> Iterator[None]:
+    """One refresh per cache: a second one is refused with a clear message."""
+    path = sqlite_path(cache_url)
+    if path is None:
+        yield
+        return
+    lock_path = path.with_name(path.name + ".refresh.lock")
+    fd = os.open(lock_path, os.O_CREAT | os.O_RDWR, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = Path(lock_path).read_text().strip() or "another process"
+            raise RefreshBusy(f"another refresh of {path} is running (pid {holder}); "
+                              "try again when it finishes") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        yield
+    finally:
+        os.close(fd)
+
+
+class Refresher:
+    def __init__(self, config: Config, engine: Engine, *, clock: Clock = system_clock,
+                 transport=None, sleep=None, progress: Progress | None = None) -> None:
+        self.config = config
+        self.engine = engine
+        self.writer = CacheWriter(engine)
+        self.clock = clock
+        self.transport = transport
+        self.sleep = sleep
+        self.progress = progress
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cache-writer")
+
+    def now(self) -> int:
+        return int(self.clock())
+
+    async def _db(self, fn, *args, **kwargs):
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._thread, lambda: fn(*args, **kwargs))
+
+    async def run(self, systems: list[str] | None = None, full: bool = False
+                  ) -> list[SystemResult]:
+        names = systems or list(self.config.systems)
+        for name in names:
+            if name not in self.config.systems:
+                raise SeamdeskError(f"no system {name!r} in the config "
+                                    f"(configured: {', '.join(self.config.systems)})")
+        try:
+            await self._db(self._prepare)
+            results = await asyncio.gather(*(self._system(n, full) for n in names))
+            await self._db(self.writer.prune,
+                           self.now() - self.config.settings.cache.history_days * 86400)
+        finally:
+            self._thread.shutdown(wait=False)
+        return list(results)
+
+    def _prepare(self) -> None:
+        settings = self.config.systems
+        self.writer.register({n: (s.kind, s.base_url) for n, s in settings.items()},
+                             {code: None for code in self.config.settings.locations})
+        self.writer.abandon_interrupted(self.now())
+
+    def _window(self, system: str, full: bool) -> tuple[str, Window]:
+        history_start = self.now() - self.config.settings.cache.history_days * 86400
+        with self.engine.connect() as conn:
+            last_full = conn.scalar(select(func.max(SyncRun.started_at)).where(
+                SyncRun.system == system, SyncRun.status == "complete", SyncRun.mode == "full"))
+            counts_hw = conn.scalar(select(func.max(CountCurrent.updated_at))
+                                    .where(CountCurrent.system == system))
+            events_hw = conn.scalar(select(func.max(InventoryEvent.at))
+                                    .where(InventoryEvent.system == system))
+        stale_full = last_full is None or \
+            self.now() - last_full > self.config.settings.refresh.full_every_hours * 3600
+        events_since = max(history_start, (events_hw or 0) - OVERLAP_SECONDS)
+        if full or stale_full or counts_hw is None:
+            return "full", Window(None, events_since)
+        return "incremental", Window(counts_hw - OVERLAP_SECONDS, events_since)
+
+    async def _system(self, system: str, full: bool) -> SystemResult:
+        started = time.perf_counter()
+        mode, window = await self._db(self._window, system, full)
+        run_at = self.now()
+        run_id = await self._db(self.writer.start_run, system, mode, run_at,
+                                window.counts_since)
+        result = SystemResult(system, mode, "running")
+        connector = make_connector(self.config, system, transport=self.transport,
+                                   sleep=self.sleep)
+        codes = self.config.location_code(system)
+        queue: asyncio.Queue[Page | None] = asyncio.Queue(maxsize=QUEUE_PAGES)
+
+        async def fetch() -> None:
+            try:
+                async for page in connector.read(window):
+                    await queue.put(page)
+            finally:
+                await queue.put(None)
+
+        async def store() -> None:
+            while (page := await queue.get()) is not None:
+                began = time.perf_counter()
+                result.unmapped += await self._db(self.writer.write_page, run_id, system, page,
+                                                  self.now(), codes, connector.stats)
+                result.write_seconds += time.perf_counter() - began
+                result.pages += 1
+                result.rows += len(page)
+                if self.progress:
+                    self.progress(system, result.pages, result.rows)
+
+        fetcher = asyncio.create_task(fetch())
+        try:
+            await asyncio.gather(fetcher, store())
+            result.status = "complete"
+        except SourceError as exc:
+            result.status, result.error = "partial" if result.rows else "failed", exc.message
+        except Exception as exc:  # a bug or an unforeseen answer: record it, keep the rest
+            fetcher.cancel()
+            result.status = "partial" if result.rows else "failed"
+            result.error = connector.client.redact(f"{type(exc).__name__}: {exc}")
+        finally:
+            await connector.aclose()
+        stats = connector.stats
+        result.requests, result.throttled, result.retries = \
+            stats.requests, stats.throttled, stats.retries
+        began = time.perf_counter()
+        await self._db(self.writer.finish_run, run_id, system, status=result.status,
+                       finished_at=self.now(), stats=stats, full=mode == "full",
+                       write_ms=int(result.write_seconds * 1000), error=result.error,
+                       started_at=run_at)
+        result.write_seconds += time.perf_counter() - began
+        result.seconds = time.perf_counter() - started
+        return result

@@ -1,0 +1,266 @@
+"""Simulated NetSuite SuiteQL over REST (ERP), from Oracle's Help Center.
+
+The data live in an in-memory SQLite database with NetSuite's table and column names
+(item, location, aggregateItemLocation, transaction, transactionline), and each SuiteQL
+query runs there after a few Oracle-isms are translated (TO_CHAR, TO_TIMESTAMP, TO_DATE,
+FETCH FIRST n ROWS ONLY). Answers follow the REST envelope: links, count, hasMore,
+items (every value a string, NULL columns left out, lower-case keys), offset,
+totalResults; errors are RFC 7807 bodies with o:errorDetails. A query returns at most
+100,000 rows. Dates not wrapped in TO_CHAR come out in the user's date format (M/D/YYYY).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import threading
+from datetime import UTC, datetime
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from app.simulator.vendor import VendorSim, json_response
+from app.simulator.world import SimLocation, World
+
+QUERY_CAP = 100_000
+MAX_LIMIT = 1000
+DATE_TAG = "@D"  # dates are stored as "@D" + 10-digit epoch: sortable, recognisable
+TYPES = {"adjustment": "InvAdjst", "receipt": "ItemRcpt", "shipment": "ItemShip",
+         "transfer": "InvTrnfr", "cycle_count": "InvCount"}
+TYPE_URL = "https://www.rfc-editor.org/rfc/rfc9110.html#section-"
+ORACLE_MASK = [("YYYY", "%Y"), ("MM", "%m"), ("DD", "%d"), ("HH24", "%H"), ("MI", "%M"),
+               ("SS", "%S")]
+
+SCHEMA = """
+CREATE TABLE item (id INTEGER PRIMARY KEY, itemid TEXT, displayname TEXT, itemtype TEXT,
+  isinactive TEXT, lastmodifieddate TEXT);
+CREATE TABLE location (id INTEGER PRIMARY KEY, name TEXT, isinactive TEXT);
+CREATE TABLE aggregateItemLocation (item INTEGER, location INTEGER, quantityonhand INTEGER,
+  quantityavailable INTEGER, quantitycommitted INTEGER, quantityonorder INTEGER,
+  quantityintransit INTEGER, quantitybackordered INTEGER, lastquantityavailablechange TEXT,
+  PRIMARY KEY (item, location)) WITHOUT ROWID;
+CREATE INDEX ail_changed ON aggregateItemLocation (lastquantityavailablechange);
+CREATE TABLE "transaction" (id INTEGER PRIMARY KEY, tranid TEXT, type TEXT, trandate TEXT,
+  createddate TEXT, lastmodifieddate TEXT, externalid TEXT, memo TEXT);
+CREATE TABLE transactionline ("transaction" INTEGER, id INTEGER, item INTEGER,
+  location INTEGER, quantity INTEGER, memo TEXT, mainline TEXT,
+  PRIMARY KEY ("transaction", id));
+"""
+
+
+def location_internal_id(loc: SimLocation) -> int:
+    return loc.index + 1
+
+
+def item_internal_id(index: int) -> int:
+    return 1000 + index
+
+
+def _date(epoch: int | None) -> str | None:
+    return None if epoch is None else f"{DATE_TAG}{int(epoch):010d}"
+
+
+def _mask(mask: str) -> str:
+    for oracle, python in ORACLE_MASK:
+        mask = mask.replace(oracle, python)
+    return mask
+
+
+def _to_char(value, mask: str):
+    if isinstance(value, str) and value.startswith(DATE_TAG):
+        return datetime.fromtimestamp(int(value[2:]), UTC).strftime(_mask(mask))
+    return None if value is None else str(value)
+
+
+def _to_timestamp(text: str, mask: str) -> str:
+    try:
+        parsed = datetime.strptime(text, _mask(mask)).replace(tzinfo=UTC)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"invalid date literal {text!r}: {exc}") from None
+    return _date(int(parsed.timestamp()))
+
+
+def _render(value) -> str:
+    """A SuiteQL value on the wire: always a string; raw dates in the user's format."""
+    if isinstance(value, str) and value.startswith(DATE_TAG):
+        when = datetime.fromtimestamp(int(value[2:]), UTC)
+        return f"{when.month}/{when.day}/{when.year}"
+    return str(value)
+
+
+def translate(suiteql: str) -> str:
+    """The few Oracle-isms SuiteQL shares with Oracle SQL, in SQLite's dialect."""
+    sql = re.sub(r"\bFETCH\s+(?:FIRST|NEXT)\s+(\d+)\s+ROWS?\s+ONLY\b", r"LIMIT \1", suiteql,
+                 flags=re.I)
+    sql = re.sub(r"\bOFFSET\s+(\d+)\s+ROWS?\b", r"OFFSET \1", sql, flags=re.I)
+    # TRANSACTION is a keyword in SQLite but a table and a column name in NetSuite.
+    return re.sub(r"\btransaction\b", '"transaction"', sql, flags=re.I)
+
+
+class NetSuiteSim(VendorSim):
+    role = "erp"
+
+    def __init__(self, world: World, token: str) -> None:
+        super().__init__(world, token)
+        self._lock = threading.Lock()
+        self._db: sqlite3.Connection | None = None
+        self._built_version = -1
+        self._totals: dict[str, int] = {}
+        world.listeners.append(self._apply_changes)
+
+    def routes(self) -> list[Route]:
+        return [Route("/services/rest/query/v1/suiteql", self.suiteql, methods=["POST"])]
+
+    # -- vendor answers ------------------------------------------------------------------
+    def authorized(self, request: Request) -> bool:
+        return request.headers.get("Authorization") == f"Bearer {self.token}"
+
+    @staticmethod
+    def _problem(status: int, title: str, section: str, code: str, detail: str,
+                 **extra) -> Response:
+        body = {"type": TYPE_URL + section, "title": title, "status": status,
+                "o:errorDetails": [{"detail": detail, "o:errorCode": code, **extra}]}
+        return json_response(body, status)
+
+    def unauthorized(self) -> Response:
+        response = self._problem(
+            401, "Unauthorized", "15.5.2", "INVALID_LOGIN",
+            "Invalid login attempt. For more details, see the Login Audit Trail in the "
+            "NetSuite UI at Setup > Users/Roles > User Management > View Login Audit Trail.")
+        response.headers["WWW-Authenticate"] = (
+            'Bearer realm="1234567", error="invalid_token", '
+            'error_description="Invalid login attempt."')
+        return response
+
+    def throttle(self) -> Response:
+        return json_response({
+            "type": "https://www.w3.org/Protocols/rfc2616/rfc2616-sec10.html",
+            "title": "Bad Request", "status": 429, "o:errorCode": "USER_ERROR",
+            "o:errorDetails": [{"detail": "Concurrent request limit exceeded. Request blocked.",
+                                "o:errorCode": "CONCURRENCY_LIMIT_EXCEEDED"}]}, 429)
+
+    def error(self) -> Response:
+        return self._problem(500, "Internal Server Error", "15.6.1", "UNEXPECTED_ERROR",
+                             "An unexpected error occurred. Error ID: sim0000error")
+
+    def _bad(self, detail: str, param: str = "q") -> Response:
+        return self._problem(400, "Bad Request", "15.5.1", "INVALID_PARAMETER", detail,
+                             **{"o:errorQueryParam": param})
+
+    # -- SuiteQL ---------------------------------------------------------------------------
+    async def suiteql(self, request: Request) -> Response:
+        async def answer() -> Response:
+            try:
+                limit = int(request.query_params.get("limit", MAX_LIMIT))
+                offset = int(request.query_params.get("offset", 0))
+            except ValueError:
+                return self._bad("limit and offset must be whole numbers", "limit")
+            if not 1 <= limit <= MAX_LIMIT:
+                return self._bad(f"Invalid limit {limit}: the limit must be between 1 and "
+                                 f"{MAX_LIMIT}.", "limit")
+            if offset < 0 or offset + limit > QUERY_CAP:
+                return self._bad(f"Invalid offset {offset}: a query returns at most "
+                                 f"{QUERY_CAP} results.", "offset")
+            try:
+                body = json.loads(await request.body())
+                query = body["q"]
+                assert isinstance(query, str)
+            except (ValueError, KeyError, TypeError, AssertionError):
+                return self._bad("The request body must be JSON with the query in \"q\".")
+            return self._run(query, limit, offset, str(request.url.remove_query_params(
+                ["limit", "offset"])))
+
+        return await self.guarded(request, answer)
+
+    def _run(self, query: str, limit: int, offset: int, url: str) -> Response:
+        sql = translate(query)
+        with self._lock:
+            db = self._database()
+            try:
+                total = self._totals.get(sql)
+                if total is None:
+                    total = db.execute(f"SELECT count(*) FROM ({sql})").fetchone()[0]
+                    self._totals[sql] = total
+                cursor = db.execute(f"SELECT * FROM ({sql}) LIMIT ? OFFSET ?", (limit, offset))
+                names = [d[0].lower() for d in cursor.description]
+                rows = cursor.fetchall()
+            except (sqlite3.Error, ValueError) as exc:
+                return self._bad("Invalid search query. Detailed unprocessed description "
+                                 f"follows. Search error occurred: {exc}")
+        items = [{"links": [], **{n: _render(v) for n, v in zip(names, row, strict=True)
+                                  if v is not None}} for row in rows]
+        total = min(total, QUERY_CAP)
+        more = offset + len(items) < total
+
+        def link(rel: str, at: int) -> dict:
+            return {"rel": rel, "href": f"{url}?limit={limit}&offset={at}"}
+
+        links = [link("next", offset + limit)] if more else []
+        links += [link("last", max(0, (total - 1) // limit * limit)), link("self", offset)]
+        return json_response({"links": links, "count": len(items), "hasMore": more,
+                              "items": items, "offset": offset, "totalResults": total})
+
+    # -- the database ----------------------------------------------------------------------
+    def _database(self) -> sqlite3.Connection:
+        """Built from the world on first use and whenever it travels in time."""
+        if self._db is None or self._built_version != self.world.version:
+            self._build()
+        return self._db
+
+    def _build(self) -> None:
+        db = sqlite3.connect(":memory:", check_same_thread=False)
+        db.create_function("to_char", 2, _to_char, deterministic=True)
+        db.create_function("to_timestamp", 2, _to_timestamp, deterministic=True)
+        db.create_function("to_date", 2, _to_timestamp, deterministic=True)
+        db.executescript(SCHEMA)
+        world = self.world
+        db.executemany("INSERT INTO item VALUES (?, ?, ?, 'InvtPart', 'F', ?)", [
+            (item_internal_id(it.index), it.sku, it.name, _date(world.base_now - 86400 * 90))
+            for it in world.items])
+        db.executemany("INSERT INTO location VALUES (?, ?, 'F')", [
+            (location_internal_id(loc), loc.name) for loc in world.locations_of(self.role)])
+        db.executemany("INSERT INTO aggregateItemLocation VALUES (?,?,?,?,?,0,?,0,?)",
+                       self._stock_rows(world.view(self.role)))
+        self._insert_events(db)
+        db.commit()
+        self._db, self._built_version, self._totals = db, world.version, {}
+
+    def _stock_rows(self, view: dict, keys=None) -> list[tuple]:
+        rows = []
+        for location, sku in (keys if keys is not None else view):
+            count = view.get((location, sku))
+            loc = self.world.location_index[location]
+            if count is None or self.role not in loc.systems:
+                continue
+            on_hand, available, committed, in_transit, updated = count
+            rows.append((item_internal_id(self.world.item_index[sku].index),
+                         location_internal_id(loc), on_hand, available, committed, in_transit,
+                         _date(updated)))
+        return rows
+
+    def _insert_events(self, db: sqlite3.Connection) -> None:
+        for number, event in enumerate(self.world.events_of(self.role)):
+            txn = 48_000 + number
+            loc = self.world.location_index[event.location]
+            db.execute('INSERT INTO "transaction" VALUES (?,?,?,?,?,?,?,?)', (
+                txn, f"{TYPES[event.kind][:3].upper()}{txn}", TYPES[event.kind],
+                _date(event.at), _date(event.at), _date(event.at), event.id, None))
+            db.execute("INSERT INTO transactionline VALUES (?, 0, NULL, ?, NULL, NULL, 'T')",
+                       (txn, location_internal_id(loc)))
+            db.execute("INSERT INTO transactionline VALUES (?, 1, ?, ?, ?, ?, 'F')", (
+                txn, item_internal_id(self.world.item_index[event.sku].index),
+                location_internal_id(loc), event.delta, event.reason))
+
+    def _apply_changes(self, system: str, keys: list) -> None:
+        """Mutations land in the database at once, so the next read sees them."""
+        if system != self.role or self._db is None:
+            return
+        with self._lock:
+            self._db.executemany(
+                "INSERT OR REPLACE INTO aggregateItemLocation VALUES (?,?,?,?,?,0,?,0,?)",
+                self._stock_rows(self.world.counts[self.role], keys))
+            self._db.commit()
+            self._built_version = self.world.version + 1  # mutate() bumps after listeners
+            self._totals = {}

@@ -1,0 +1,165 @@
+"""Scenario files (CONTRACTS.md): the simulated systems' data, as TOML.
+
+Extensions beyond the contract (all optional, so every contract file stays valid):
+- `[[location]] systems = ["wms", ...]` limits which systems know a location, and
+  `mapped = false` leaves it out of the config `--write-config` writes (an unmapped
+  location, as after someone adds a store without updating the sync rules).
+- `[faults.X]` also takes `down`, `unauthorized_after`, `malformed_at` + `malformed`.
+- `[limits.X]` sets a vendor's throttle bucket (`bucket`, `restore_rate`).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+
+from app.errors import ScenarioError
+
+SYSTEMS = ("wms", "erp", "storefront")
+
+# Quoted ISO strings (as in CONTRACTS.md) or TOML datetimes; no offset means UTC.
+Time = Annotated[datetime, AfterValidator(lambda t: t if t.tzinfo else t.replace(tzinfo=UTC))]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ScenarioLocation(_Strict):
+    code: str = Field(min_length=1)
+    name: str | None = None
+    systems: list[Literal["wms", "erp", "storefront"]] = list(SYSTEMS)
+    mapped: bool = True
+
+
+class ScenarioItem(_Strict):
+    sku: str = Field(min_length=1)
+    name: str | None = None
+    pack: int | None = Field(None, ge=1)
+
+
+class ScenarioCount(_Strict):
+    system: Literal["wms", "erp", "storefront"]
+    sku: str
+    location: str
+    on_hand: int | None = None
+    available: int | None = None
+    allocated: int | None = None
+    in_transit: int | None = None
+    updated_at: Time | None = None
+
+
+class ScenarioHistory(ScenarioCount):
+    at: Time
+
+
+class ScenarioEvent(_Strict):
+    system: Literal["wms", "erp"]
+    id: str
+    kind: Literal["adjustment", "receipt", "shipment", "transfer", "cycle_count"]
+    sku: str
+    location: str
+    delta: int
+    at: Time
+    reason: str | None = None
+
+
+class ScenarioOrder(_Strict):
+    number: str
+    sku: str
+    location: str
+    erp_qty: int | None = None
+    erp_version: int | None = None
+    amended_at: Time | None = None
+    wms_qty: int | None = None
+    wms_version: int | None = None
+    pick_released_at: Time | None = None
+    wms_status: Literal["released", "picking", "picked", "shipped"] | None = None
+    supplier_qty: int | None = None
+    supplier_version: int | None = None
+    confirmed_at: Time | None = None
+
+
+class ScenarioError_(_Strict):  # the [[error]] table: middleware failed messages
+    id: str
+    flow: str | None = None
+    handoff: str | None = None
+    sku: str | None = None
+    location: str | None = None
+    occurred_at: Time
+    retries: int = 0
+    message: str = ""
+
+
+class Faults(_Strict):
+    throttle_every: int = Field(0, ge=0)
+    error_rate: float = Field(0.0, ge=0, le=1)
+    latency_ms: int = Field(0, ge=0)
+    down: bool = False
+    unauthorized_after: int = Field(0, ge=0)  # requests after this many answer 401
+    malformed_at: int = Field(0, ge=0)  # the Nth request gets a broken answer
+    malformed: Literal["not-json", "truncated", "missing-field", "wrong-type"] = "truncated"
+
+
+class Limits(_Strict):
+    bucket: float = Field(gt=0)
+    restore_rate: float = Field(gt=0)
+
+
+class Scenario(_Strict):
+    name: str = "unnamed scenario"
+    now: Time | None = None
+    location: list[ScenarioLocation]
+    item: list[ScenarioItem]
+    count: list[ScenarioCount]
+    history: list[ScenarioHistory] = []
+    event: list[ScenarioEvent] = []
+    order: list[ScenarioOrder] = []
+    error: list[ScenarioError_] = []
+    faults: dict[Literal["wms", "erp", "storefront", "supplier", "middleware"], Faults] = {}
+    limits: dict[Literal["wms", "erp", "storefront"], Limits] = {}
+
+    def check_references(self) -> None:
+        codes = {loc.code for loc in self.location}
+        skus = {item.sku for item in self.item}
+        tables = (("count", self.count), ("history", self.history), ("event", self.event),
+                  ("order", self.order))
+        for table, rows in tables:
+            for index, row in enumerate(rows):
+                if row.location not in codes:
+                    raise ValueError(f"{table}[{index}].location: unknown location "
+                                     f"{row.location!r}")
+                if row.sku not in skus:
+                    raise ValueError(f"{table}[{index}].sku: unknown SKU {row.sku!r}")
+
+
+def load_scenario(path: Path) -> Scenario:
+    """Read and validate a scenario file; problems become one ScenarioError line."""
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ScenarioError(f"{path}: no such scenario file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError(f"{path}: cannot read: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{path}: not valid TOML: {exc}") from None
+    return parse_scenario(raw, str(path))
+
+
+def parse_scenario(raw: dict, origin: str = "scenario") -> Scenario:
+    try:
+        scenario = Scenario.model_validate(raw)
+        scenario.check_references()
+    except ValidationError as exc:
+        error = exc.errors(include_url=False, include_input=False)[0]
+        key = ".".join(str(p) for p in error["loc"])
+        message = {"extra_forbidden": "unknown key", "missing": "missing (required)"}.get(
+            error["type"], error["msg"].removeprefix("Value error, "))
+        raise ScenarioError(f"{origin}: {key}: {message}") from None
+    except ValueError as exc:
+        raise ScenarioError(f"{origin}: {exc}") from None
+    return scenario

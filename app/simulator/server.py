@@ -1,0 +1,137 @@
+"""The simulator's HTTP server: every vendor under its own path, plus /_sim controls.
+
+  /shopify/admin/api/{version}/graphql.json   Shopify (storefront)
+  /netsuite/services/rest/query/v1/suiteql    NetSuite (ERP)
+  /shiphero/graphql                           ShipHero (WMS)
+  /_sim/...                                   simulator controls (not a vendor API)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Mount, Route
+
+from app.simulator.netsuite import NetSuiteSim, location_internal_id
+from app.simulator.scenario import Faults
+from app.simulator.shiphero import ShipHeroSim, warehouse_legacy_id
+from app.simulator.shopify import ShopifySim, location_gid
+from app.simulator.vendor import json_response
+from app.simulator.world import World
+
+TOKEN_ENV = "SEAMDESK_SIM_TOKEN"
+VENDORS = {"wms": ("shiphero", "/shiphero"), "erp": ("netsuite", "/netsuite"),
+           "storefront": ("shopify", "/shopify")}
+
+
+def sim_token() -> str:
+    return os.environ.get(TOKEN_ENV) or "sim"
+
+
+class Simulator:
+    """The simulated systems behind one ASGI app (usable in-process or over a socket)."""
+
+    def __init__(self, world: World, token: str | None = None) -> None:
+        self.world = world
+        token = token or sim_token()
+        self.vendors = {"wms": ShipHeroSim(world, token), "erp": NetSuiteSim(world, token),
+                        "storefront": ShopifySim(world, token)}
+        routes = [Mount(VENDORS[role][1], routes=sim.routes())
+                  for role, sim in self.vendors.items()]
+        routes.append(Mount("/_sim", routes=[
+            Route("/state", self._state, methods=["GET"]),
+            Route("/faults", self._faults, methods=["POST"]),
+            Route("/mutate", self._mutate, methods=["POST"]),
+            Route("/clock", self._clock, methods=["POST"]),
+        ]))
+        self.app = Starlette(routes=routes)
+
+    def location_ids(self) -> dict[str, dict[str, str]]:
+        """Canonical code → each system's own id for it, as the vendors number them."""
+        ids: dict[str, dict[str, str]] = {}
+        for loc in self.world.locations:
+            per_system = ids.setdefault(loc.code, {})
+            if "wms" in loc.systems:
+                per_system["wms"] = str(warehouse_legacy_id(loc))
+            if "erp" in loc.systems:
+                per_system["erp"] = str(location_internal_id(loc))
+            if "storefront" in loc.systems:
+                per_system["storefront"] = location_gid(loc)
+        return ids
+
+    def set_faults(self, role: str, faults: Faults | None) -> None:
+        if faults is None:
+            self.world.faults.pop(role, None)
+        else:
+            self.world.faults[role] = faults
+        self.vendors[role].gate.requests = 0
+
+    async def _state(self, request: Request) -> Response:
+        return json_response({
+            "name": self.world.name, "now": self.world.now(), "version": self.world.version,
+            "requests": {role: sim.gate.requests for role, sim in self.vendors.items()},
+            "storage_token_leaks": self.vendors["storefront"].storage_token_leaks})
+
+    async def _faults(self, request: Request) -> Response:
+        body = await request.json()
+        for role, faults in body.items():
+            self.set_faults(role, Faults.model_validate(faults) if faults else None)
+        return json_response({"ok": True})
+
+    async def _mutate(self, request: Request) -> Response:
+        body = await request.json()
+        changed = self.world.mutate(float(body.get("fraction", 0.01)), int(body.get("seed", 0)))
+        return json_response({"changed": changed})
+
+    async def _clock(self, request: Request) -> Response:
+        body = await request.json()
+        self.world.set_clock(body.get("at"))
+        return json_response({"now": self.world.now()})
+
+
+def write_config(simulator: Simulator, base_url: str, path: Path) -> None:
+    """A ready config.toml pointing at this simulator, with its cache beside it."""
+    lines = ["# Written by `seamdesk simulate`: points at the simulator it started.",
+             "[cache]", 'url = "sqlite:///seamdesk.db"', ""]
+    for role, (kind, prefix) in VENDORS.items():
+        lines += [f"[systems.{role}]", f'kind = "{kind}"', f'base_url = "{base_url}{prefix}"',
+                  f'token_env = "{TOKEN_ENV}"', ""]
+    lines.append("[locations]")
+    mapped = {loc.code for loc in simulator.world.locations if loc.mapped}
+    for code, ids in simulator.location_ids().items():
+        if code in mapped:
+            pairs = ", ".join(f'{system} = "{value}"' for system, value in ids.items())
+            lines.append(f'"{code}" = {{ {pairs} }}')
+    lines += ["", "[owners]", 'integration = "Integration team"', 'erp = "ERP owner"',
+              'master_data = "Master data team"', ""]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines), encoding="utf-8")
+
+
+def serve(simulator: Simulator, host: str, port: int,
+          on_ready: Callable[[int], None] | None = None) -> None:
+    """Run until interrupted; `on_ready(port)` once the socket is listening."""
+    config = uvicorn.Config(simulator.app, host=host, port=port, log_level="warning",
+                            access_log=False, lifespan="off")
+    server = uvicorn.Server(config)
+
+    async def main() -> None:
+        task = asyncio.create_task(server.serve())
+        while not server.started:
+            if task.done():
+                await task  # raises the bind error, if any
+                return
+            await asyncio.sleep(0.01)
+        bound = server.servers[0].sockets[0].getsockname()[1]
+        if on_ready:
+            on_ready(bound)
+        await task
+
+    asyncio.run(main())

@@ -1,0 +1,301 @@
+"""Simulated ShipHero public GraphQL API (WMS), from developer.shiphero.com.
+
+`account` (warehouses), `warehouse_products` and `inventory_changes` wrapped in
+{request_id, complexity, data}, paging on `data(first, after)` with cursors
+base64("arrayconnection:N"), ISODateTime filters read as UTC, and the credit bucket
+(4004 credits, 60/s): a query that costs more than is left gets an HTTP 200 error with
+code 30, required_credits, remaining_credits and time_remaining.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import re
+import time
+from datetime import UTC, datetime
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from app.simulator import graphql
+from app.simulator.vendor import VendorSim, json_response
+from app.simulator.world import SimEvent, SimLocation, World
+
+SDL = """
+scalar ISODateTime
+type Query {
+  account(analyze: Boolean): AccountQueryResult
+  warehouse_products(warehouse_id: String, sku: String, active: Boolean,
+    customer_account_id: String, created_from: ISODateTime, created_to: ISODateTime,
+    updated_from: ISODateTime, updated_to: ISODateTime, analyze: Boolean):
+  WarehouseProductsQueryResult
+  inventory_changes(sku: String, warehouse_id: String, location_id: String,
+    date_from: ISODateTime, date_to: ISODateTime, reason: String,
+    customer_account_id: String, analyze: Boolean): InventoryChangesQueryResult
+  user_quota: UserQuota
+}
+type AccountQueryResult { request_id: String complexity: Int data: Account }
+type Account { id: String legacy_id: Int warehouses: [Warehouse] }
+type Warehouse { id: String legacy_id: Int account_id: String identifier: String address: Address }
+type Address { name: String address1: String address2: String city: String state: String
+  country: String zip: String phone: String }
+type WarehouseProductsQueryResult { request_id: String complexity: Int
+  data(first: Int, after: String, last: Int, before: String, sort: String):
+  WarehouseProductConnection }
+type WarehouseProductConnection { pageInfo: PageInfo! edges: [WarehouseProductEdge]! }
+type WarehouseProductEdge { node: WarehouseProduct cursor: String! }
+type PageInfo { hasNextPage: Boolean! hasPreviousPage: Boolean! startCursor: String endCursor:
+  String }
+type WarehouseProduct { id: String legacy_id: Int account_id: String sku: String
+  warehouse_id: String warehouse_identifier: String on_hand: Int allocated: Int available: Int
+  backorder: Int reserve_inventory: Int non_sellable_quantity: Int inventory_bin: String
+  active: Boolean created_at: ISODateTime updated_at: ISODateTime product: Product }
+type Product { id: String legacy_id: Int name: String sku: String barcode: String }
+type InventoryChangesQueryResult { request_id: String complexity: Int
+  data(first: Int, after: String, last: Int, before: String, sort: String):
+  InventoryChangeConnection }
+type InventoryChangeConnection { pageInfo: PageInfo! edges: [InventoryChangeEdge]! }
+type InventoryChangeEdge { node: InventoryChange cursor: String! }
+type InventoryChange { id: String legacy_id: Int user_id: String account_id: String
+  warehouse_id: String sku: String previous_on_hand: Int change_in_on_hand: Int reason: String
+  cycle_counted: Boolean location_id: String created_at: ISODateTime }
+type UserQuota { credits_remaining: Int max_available: Int increment_rate: Int }
+"""
+SCHEMA = graphql.Schema(SDL)
+ACCOUNT = "QWNjb3VudDo0Mjg1"  # base64("Account:4285")
+DEFAULT_PAGE = 100
+
+
+def _gid(kind: str, number: int) -> str:
+    return base64.b64encode(f"{kind}:{number}".encode()).decode()
+
+
+def warehouse_legacy_id(loc: SimLocation) -> int:
+    return 1001 + loc.index
+
+
+def _time(epoch: int | None) -> str | None:
+    # ShipHero's documented output is an ISODateTime without a zone (UTC).
+    return None if epoch is None else \
+        datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def _read_time(text: str | None) -> int | None:
+    if text is None:
+        return None
+    if not re.fullmatch(r"\d{4}-\d\d-\d\d([T ]\d\d:\d\d:\d\d(\.\d+)?)?", text):
+        raise graphql.Fail(f"'{text}' is not a valid ISODateTime")
+    return int(datetime.fromisoformat(text.replace(" ", "T")).replace(tzinfo=UTC).timestamp())
+
+
+def _reason(event: SimEvent) -> tuple[str, bool]:
+    """How ShipHero's free-text reasons read for each kind of change."""
+    detail = event.reason or ""
+    return {
+        "adjustment": (detail or "Change from the product page via the ShipHero Web Dashboard.",
+                       False),
+        "receipt": (f"Received on purchase order {detail}".strip(), False),
+        "shipment": (f"Shipped order {detail}".strip(), False),
+        "transfer": (f"Transfer {detail}".strip(), False),
+        "cycle_count": (f"Cycle count {detail}".strip(), True),
+    }[event.kind]
+
+
+class ShipHeroSim(VendorSim):
+    role = "wms"
+
+    def __init__(self, world: World, token: str) -> None:
+        super().__init__(world, token)
+        limits = world.limits.get(self.role)
+        self.bucket_size = limits.bucket if limits else 4004.0
+        self.restore_rate = limits.restore_rate if limits else 60.0
+        self._credits, self._refilled = self.bucket_size, time.monotonic()
+        self._listings: dict[tuple, list] = {}
+        self._listing_version = -1
+        self._requests = 0
+
+    def routes(self) -> list[Route]:
+        return [Route("/graphql", self.graphql, methods=["POST"])]
+
+    def authorized(self, request: Request) -> bool:
+        return request.headers.get("Authorization") == f"Bearer {self.token}"
+
+    def unauthorized(self) -> Response:
+        return json_response({"errors": [{"message": "Unauthorized", "code": 401}]}, 401)
+
+    def throttle(self) -> Response:
+        return self._no_credits("warehouse_products", 101, 12)
+
+    def error(self) -> Response:
+        return json_response({"errors": [{"message": "Internal Server Error"}]}, 500)
+
+    def _request_id(self) -> str:
+        self._requests += 1
+        return f"{0x5D3A155D1CA7D3313FE00000 + self._requests:024x}"
+
+    def _no_credits(self, operation: str, required: int, remaining: int) -> Response:
+        seconds = max(1, math.ceil((required - remaining) / self.restore_rate))
+        return json_response({"errors": [{
+            "code": 30, "operation": operation, "field": operation,
+            "request_id": self._request_id(), "required_credits": required,
+            "remaining_credits": remaining, "time_remaining": f"{seconds} seconds",
+            "message": "There are not enough credits to perform the requested operation, "
+                       f"which requires {required} credits. The are {remaining} credits left. "
+                       f"In {seconds} seconds you will have enough credits to perform the "
+                       "operation"}], "data": {operation: None}})
+
+    async def graphql(self, request: Request) -> Response:
+        async def answer() -> Response:
+            try:
+                body = json.loads(await request.body())
+            except ValueError:
+                return json_response({"errors": [{"message": "Invalid JSON body"}]}, 400)
+            if not isinstance(body, dict):
+                return json_response({"errors": [{"message": "Invalid request body"}]}, 400)
+            prepared = SCHEMA.prepare(body.get("query"), body.get("variables"),
+                                      body.get("operationName"))
+            if isinstance(prepared, list):
+                return json_response({"errors": prepared}, 400)
+            return self._run(prepared)
+
+        return await self.guarded(request, answer)
+
+    def _run(self, prepared: graphql.Request) -> Response:
+        complexity = 1 + graphql.query_cost(
+            prepared, lambda first, inner: (first or DEFAULT_PAGE) * (1 + inner))
+        now = time.monotonic()
+        self._credits = min(self.bucket_size,
+                            self._credits + (now - self._refilled) * self.restore_rate)
+        self._refilled = now
+        operation = graphql.field_names(prepared)[0]
+        if complexity > self._credits:
+            return self._no_credits(operation, complexity, int(self._credits))
+        self._credits -= complexity
+        data, errors = graphql.execute(prepared, self._root(complexity))
+        if errors:
+            for error in errors:
+                error.update(operation=operation, field=operation, code=22,
+                             request_id=self._request_id())
+            return json_response({"errors": errors, "data": {operation: None}})
+        return json_response({"data": data})
+
+    # -- resolvers -------------------------------------------------------------------------
+    def _root(self, complexity: int) -> dict:
+        def wrap(data) -> dict:
+            return {"request_id": self._request_id(), "complexity": complexity, "data": data}
+
+        return {
+            "account": lambda a: wrap({"id": ACCOUNT, "legacy_id": 4285, "warehouses": [
+                self._warehouse(loc) for loc in self.world.locations_of(self.role)]}),
+            "warehouse_products": lambda a: wrap(
+                lambda page: self._connection(self._products(a), page, self._product)),
+            "inventory_changes": lambda a: wrap(
+                lambda page: self._connection(self._changes(a), page, self._change)),
+            "user_quota": lambda a: {"credits_remaining": int(self._credits),
+                                     "max_available": int(self.bucket_size),
+                                     "increment_rate": int(self.restore_rate)},
+        }
+
+    def _connection(self, rows: list, page: dict, node) -> dict:
+        first = page.get("first") or DEFAULT_PAGE
+        start = 0
+        if page.get("after"):
+            try:
+                start = int(base64.b64decode(page["after"]).decode().split(":")[1]) + 1
+            except (ValueError, IndexError):
+                raise graphql.Fail("Invalid cursor") from None
+        chunk = rows[start:start + first]
+
+        def cursor(offset: int) -> str:
+            return base64.b64encode(f"arrayconnection:{offset}".encode()).decode()
+
+        return {"pageInfo": {"hasNextPage": start + first < len(rows),
+                             "hasPreviousPage": start > 0,
+                             "startCursor": cursor(start) if chunk else None,
+                             "endCursor": cursor(start + len(chunk) - 1) if chunk else None},
+                "edges": [{"cursor": cursor(start + i), "node": node(row)}
+                          for i, row in enumerate(chunk)]}
+
+    def _warehouse_of(self, warehouse_id: str | None) -> list[SimLocation]:
+        locations = self.world.locations_of(self.role)
+        if warehouse_id is None:
+            return locations
+        return [loc for loc in locations
+                if _gid("Warehouse", warehouse_legacy_id(loc)) == warehouse_id]
+
+    def _listing(self, key: tuple, compute) -> list:
+        if self._listing_version != self.world.version:
+            self._listings, self._listing_version = {}, self.world.version
+        if key not in self._listings:
+            self._listings[key] = compute()
+        return self._listings[key]
+
+    def _products(self, args: dict) -> list:
+        since = _read_time(args.get("updated_from"))
+        until = _read_time(args.get("updated_to"))
+        sku = args.get("sku")
+
+        def compute() -> list:
+            view = self.world.view(self.role)
+            rows = []
+            for loc in self._warehouse_of(args.get("warehouse_id")):
+                items = [self.world.item_index[sku]] if sku in self.world.item_index else \
+                    ([] if sku else self.world.items)
+                for item in items:
+                    count = view.get((loc.code, item.sku))
+                    if count is None:
+                        continue
+                    updated = count[4]
+                    if since is not None and (updated is None or updated < since):
+                        continue
+                    if until is not None and (updated is None or updated > until):
+                        continue
+                    rows.append((loc, item, count))
+            return rows
+
+        return self._listing(("products", args.get("warehouse_id"), sku, since, until), compute)
+
+    def _product(self, row) -> dict:
+        loc, item, (on_hand, available, allocated, _, updated) = row
+        number = (loc.index + 1) * 10_000_000 + item.index
+        return {"id": _gid("WarehouseProduct", number), "legacy_id": number,
+                "account_id": ACCOUNT, "sku": item.sku,
+                "warehouse_id": _gid("Warehouse", warehouse_legacy_id(loc)),
+                "warehouse_identifier": loc.name, "on_hand": on_hand or 0,
+                "allocated": allocated or 0, "available": available or 0,
+                "backorder": max(0, (allocated or 0) - (on_hand or 0)), "reserve_inventory": 0,
+                "non_sellable_quantity": 0, "inventory_bin": "", "active": True,
+                "created_at": _time(self.world.base_now - 86400 * 90),
+                "updated_at": _time(updated),
+                "product": {"id": _gid("Product", 500_000 + item.index),
+                            "legacy_id": 500_000 + item.index, "name": item.name or item.sku,
+                            "sku": item.sku, "barcode": None}}
+
+    def _changes(self, args: dict) -> list:
+        since = _read_time(args.get("date_from"))
+        until = _read_time(args.get("date_to"))
+        codes = {loc.code for loc in self._warehouse_of(args.get("warehouse_id"))}
+        return [e for e in self.world.events_of(self.role)
+                if e.location in codes and (since is None or e.at >= since)
+                and (until is None or e.at <= until)
+                and (args.get("sku") is None or e.sku == args["sku"])]
+
+    def _change(self, event: SimEvent) -> dict:
+        loc = self.world.location_index[event.location]
+        reason, cycle = _reason(event)
+        return {"id": event.id, "legacy_id": 98_765 + event.seq,
+                "user_id": _gid("User", 489254), "account_id": ACCOUNT,
+                "warehouse_id": _gid("Warehouse", warehouse_legacy_id(loc)), "sku": event.sku,
+                "previous_on_hand": None, "change_in_on_hand": event.delta, "reason": reason,
+                "cycle_counted": cycle, "location_id": _gid("Bin", 1234 + loc.index),
+                "created_at": _time(event.at)}
+
+    def _warehouse(self, loc: SimLocation) -> dict:
+        legacy = warehouse_legacy_id(loc)
+        return {"id": _gid("Warehouse", legacy), "legacy_id": legacy, "account_id": ACCOUNT,
+                "identifier": loc.name, "address": {"name": loc.name, "address1": "",
+                "address2": "", "city": "", "state": "", "country": "US", "zip": "",
+                "phone": ""}}

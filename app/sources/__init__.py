@@ -1,0 +1,1 @@
+"""Vendor connectors: one per API, speaking the vendor's own wire format over httpx."""

@@ -1,0 +1,135 @@
+"""The connector protocol and the small parsing helpers every vendor needs."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from app.records import Page, RunStats
+from app.sources.errors import PayloadError
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """What to read: everything (None) or what changed since an epoch second."""
+
+    counts_since: int | None = None
+    events_since: int | None = None
+
+
+class Connector(Protocol):
+    system: str
+    stats: RunStats
+
+    def read(self, window: Window) -> AsyncIterator[Page]:
+        """Page through the vendor API to the end, yielding normalized pages."""
+        ...
+
+    def read_sku(self, sku: str) -> AsyncIterator[Page]:
+        """Every location of one SKU, through the vendor's single-item query."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+class Fields:
+    """Typed access to one vendor record; a wrong or missing field is a PayloadError."""
+
+    def __init__(self, system: str, what: str, record: Any) -> None:
+        if not isinstance(record, Mapping):
+            raise PayloadError(f"{system}: {what} is not an object: {_preview(record)}")
+        self.system, self.what, self.record = system, what, record
+
+    def _fail(self, key: str, problem: str) -> PayloadError:
+        return PayloadError(f"{self.system}: {self.what}.{key} {problem}")
+
+    def text(self, key: str, *, optional: bool = False) -> str | None:
+        value = self.record.get(key)
+        if value is None and optional:
+            return None
+        if not isinstance(value, str) or (not value and not optional):
+            raise self._fail(key, f"should be text, got {_preview(value)}")
+        return value
+
+    def int(self, key: str, *, optional: bool = False, default: int | None = None) -> int | None:
+        value = self.record.get(key, default)
+        if value is None and (optional or default is not None):
+            return default
+        if isinstance(value, bool) or not isinstance(value, int | str):
+            raise self._fail(key, f"should be a whole number, got {_preview(value)}")
+        try:
+            return int(value)
+        except ValueError:
+            raise self._fail(key, f"should be a whole number, got {_preview(value)}") from None
+
+    def time(self, key: str, parse: Callable[[str], int], *, optional: bool = True) -> int | None:
+        value = self.text(key, optional=optional)
+        if value is None:
+            return None
+        try:
+            return parse(value)
+        except ValueError:
+            raise self._fail(key, f"is not a time: {_preview(value)}") from None
+
+    def obj(self, key: str) -> Fields:
+        return Fields(self.system, f"{self.what}.{key}", self.record.get(key))
+
+    def list(self, key: str) -> list:
+        value = self.record.get(key)
+        if not isinstance(value, list):
+            raise self._fail(key, f"should be a list, got {_preview(value)}")
+        return value
+
+
+def iso_epoch(text: str) -> int:
+    """ISO-8601 with Z, an offset, or nothing (read as UTC) → epoch seconds."""
+    text = text.strip().replace(" ", "T", 1)
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    parsed = datetime.fromisoformat(text)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return int(parsed.timestamp())
+
+
+def _preview(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:59] + "…"
+
+
+async def merge(streams: list[AsyncIterator[Page]], limit: int) -> AsyncIterator[Page]:
+    """Run up to `limit` page streams at once, yielding pages as they arrive.
+
+    An error in any stream stops the others and is raised here.
+    """
+    queue: asyncio.Queue = asyncio.Queue(maxsize=limit * 2)  # backpressure: stream, not buffer
+    done = object()
+    gate = asyncio.Semaphore(limit)
+
+    async def pump(stream: AsyncIterator[Page]) -> None:
+        async with gate:
+            try:
+                async for page in stream:
+                    await queue.put(page)
+            finally:
+                await queue.put(done)
+
+    tasks = [asyncio.create_task(pump(s)) for s in streams]
+    try:
+        finished = 0
+        while finished < len(tasks):
+            item = await queue.get()
+            if item is done:
+                finished += 1
+                for task in tasks:
+                    if task.done() and not task.cancelled() and task.exception():
+                        raise task.exception()
+                continue
+            yield item
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

@@ -1,0 +1,188 @@
+"""The HTTP layer every connector shares.
+
+Timeouts; retries with exponential backoff and full jitter on timeouts, connection errors
+and 5xx; Retry-After and each vendor's own throttle signal honoured; a per-system
+concurrency budget; counters for the sync-run record. Error texts name the system, the
+request and the vendor's message, and pass through `redact` so no secret can leak.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import random
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from app.records import RunStats
+from app.sources.errors import AuthError, PayloadError, UnavailableError
+
+Sleep = Callable[[float], Awaitable[None]]
+MAX_WAIT_SECONDS = 120.0
+
+
+@dataclass(frozen=True, slots=True)
+class HttpSettings:
+    timeout: float = 30.0
+    retries: int = 4
+    backoff: float = 0.5
+    max_concurrency: int = 4
+
+
+class Throttle(Exception):
+    """Raised by a connector's `check` when the vendor asked us to slow down."""
+
+    def __init__(self, wait: float, reason: str) -> None:
+        super().__init__(reason)
+        self.wait = wait
+
+
+class Transient(Exception):
+    """Raised by a connector's `check` for an answer worth retrying (a 5xx inside a 200)."""
+
+
+class VendorClient:
+    """One system's HTTP client. Subclasses add auth headers, `check` and `error_text`."""
+
+    def __init__(
+        self,
+        system: str,
+        base_url: str,
+        headers: dict[str, str],
+        settings: HttpSettings,
+        *,
+        secrets: Sequence[str] = (),
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self.system = system
+        self.settings = settings
+        self.stats = RunStats()
+        self._secrets = [s for s in secrets if s]
+        self._sleep = sleep
+        self._budget = asyncio.Semaphore(settings.max_concurrency)
+        self._http = httpx.AsyncClient(
+            base_url=base_url, headers=headers, timeout=settings.timeout, transport=transport,
+            follow_redirects=False,
+        )
+        # Downloads from signed storage URLs (Shopify bulk files) must not carry our token.
+        self._anonymous = httpx.AsyncClient(timeout=settings.timeout, transport=transport)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+        await self._anonymous.aclose()
+
+    # -- vendor hooks -------------------------------------------------------------------
+    def check(self, response: httpx.Response) -> None:
+        """Raise Throttle or Transient for vendor signals hidden in an HTTP 200."""
+
+    def error_text(self, response: httpx.Response) -> str:
+        """The vendor's own error message from a non-2xx body, shortened."""
+        return short(response.text)
+
+    def retry_auth(self, response: httpx.Response, attempt: int) -> bool:
+        """Whether a 401 is worth one more try (some vendors say 401 when busy)."""
+        return False
+
+    # -- requests -----------------------------------------------------------------------
+    async def post_json(self, url: str, body: Any, params: dict | None = None) -> Any:
+        response = await self.request("POST", url, json=body, params=params)
+        return self.json(response)
+
+    def json(self, response: httpx.Response) -> Any:
+        try:
+            return response.json()
+        except ValueError:
+            raise PayloadError(self.redact(
+                f"{self.system}: {response.request.method} {response.request.url.path}: "
+                f"answer is not JSON: {short(response.text)!r}")) from None
+
+    async def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        attempt = 0
+        while True:
+            wait, problem = await self._attempt(method, url, attempt, kwargs)
+            if wait is None:
+                return problem  # type: ignore[return-value]  (the response)
+            if attempt >= self.settings.retries:
+                raise UnavailableError(self.redact(
+                    f"{self.system}: {method} {_path(url)}: {problem} "
+                    f"(gave up after {attempt + 1} attempts)"))
+            attempt += 1
+            self.stats.retries += 1
+            await self._sleep(min(wait, MAX_WAIT_SECONDS))
+
+    async def _attempt(self, method: str, url: str, attempt: int, kwargs: dict):
+        """One try: (None, response) on success, else (seconds to wait, what went wrong)."""
+        async with self._budget:
+            try:
+                response = await self._http.request(method, url, **kwargs)
+            except httpx.TimeoutException:
+                return self.backoff(attempt), f"timed out after {self.settings.timeout:g} s"
+            except httpx.TransportError as exc:
+                return self.backoff(attempt), f"connection failed ({type(exc).__name__})"
+        self.stats.requests += 1
+        status = response.status_code
+        if status == 429:
+            self.stats.throttled += 1
+            wait = retry_after(response)
+            return (self.backoff(attempt) if wait is None else wait), "throttled (HTTP 429)"
+        if status in (401, 403):
+            if status == 401 and self.retry_auth(response, attempt):
+                return self.backoff(attempt), f"HTTP 401: {self.error_text(response)}"
+            raise AuthError(self.redact(
+                f"{self.system}: HTTP {status} from {_path(url)}: {self.error_text(response)}"))
+        if status >= 500:
+            return self.backoff(attempt), f"HTTP {status}: {self.error_text(response)}"
+        if status >= 400:
+            raise PayloadError(self.redact(
+                f"{self.system}: HTTP {status} from {_path(url)}: {self.error_text(response)}"))
+        try:
+            self.check(response)
+        except Throttle as throttle:
+            self.stats.throttled += 1
+            return throttle.wait, f"throttled ({throttle})"
+        except Transient as transient:
+            return self.backoff(attempt), str(transient)
+        return None, response
+
+    def stream(self, url: str) -> Any:
+        """GET a large file (no auth header), for line-by-line reading."""
+        return self._anonymous.stream("GET", url)
+
+    def backoff(self, attempt: int) -> float:
+        """Exponential backoff with full jitter: spreads retries of many clients apart."""
+        return random.uniform(0, self.settings.backoff * (2**attempt))
+
+    def redact(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
+
+
+def retry_after(response: httpx.Response) -> float | None:
+    """Retry-After as seconds (delta-seconds or an HTTP date), None when absent or bad."""
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def short(text: str, limit: int = 200) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _path(url: str) -> str:
+    return httpx.URL(url).path or url

@@ -1,0 +1,173 @@
+"""NetSuite SuiteQL over REST (ERP role).
+
+POST {base_url}/services/rest/query/v1/suiteql?limit=&offset= with `Prefer: transient`
+and a Bearer token. Answers are {links, count, hasMore, items, offset, totalResults};
+every value is a string and NULL columns are left out. One query returns at most
+100,000 rows, so reads are partitioned: page by offset within a partition, then start a
+new query after the last (item, location) key. Times are projected with TO_CHAR so the
+user's date-format preference cannot change them; NetSuite renders them in the account's
+time zone (`timezone` in the system's config). No Retry-After on 429: back off with jitter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import httpx
+
+from app.records import CountRow, EventRow, LocationRow, Page
+from app.sources.base import Fields, Window
+from app.sources.errors import PayloadError
+from app.sources.http import HttpSettings, VendorClient, short
+
+ENDPOINT = "/services/rest/query/v1/suiteql"
+PAGE_LIMIT = 1000  # SuiteQL's maximum page
+QUERY_CAP = 100_000  # SuiteQL's maximum rows per query
+TIME_MASK = "'YYYY-MM-DD HH24:MI:SS'"
+EVENT_TYPES = {"InvAdjst": "adjustment", "ItemRcpt": "receipt", "ItemShip": "shipment",
+               "InvTrnfr": "transfer", "InvCount": "cycle_count"}
+
+LOCATIONS = "SELECT id, name FROM location WHERE isinactive = 'F' ORDER BY id"
+
+STOCK = f"""SELECT ail.item AS item_id, i.itemid AS sku, i.displayname AS display_name,
+ ail.location AS location_id, ail.quantityonhand AS on_hand,
+ ail.quantityavailable AS available, ail.quantitycommitted AS committed,
+ ail.quantityintransit AS in_transit,
+ TO_CHAR(ail.lastquantityavailablechange, {TIME_MASK}) AS changed_at
+FROM aggregateItemLocation ail JOIN item i ON i.id = ail.item
+WHERE (ail.item > {{item}} OR (ail.item = {{item}} AND ail.location > {{location}})){{extra}}
+ORDER BY ail.item, ail.location"""
+
+EVENTS = f"""SELECT t.id AS txn_id, t.tranid AS tranid, t.type AS type,
+ t.externalid AS externalid, t.memo AS txn_memo,
+ TO_CHAR(t.createddate, {TIME_MASK}) AS created_at, tl.id AS line_id, i.itemid AS sku,
+ tl.location AS location_id, tl.quantity AS quantity, tl.memo AS line_memo
+FROM transaction t JOIN transactionline tl ON tl.transaction = t.id
+ JOIN item i ON i.id = tl.item
+WHERE t.type IN ({", ".join(f"'{t}'" for t in EVENT_TYPES)}) AND tl.mainline = 'F'
+ AND (t.id > {{item}} OR (t.id = {{item}} AND tl.id > {{location}})){{extra}}
+ORDER BY t.id, tl.id"""
+
+
+class NetSuiteClient(VendorClient):
+    def error_text(self, response: httpx.Response) -> str:
+        try:
+            body = response.json()
+            detail = body["o:errorDetails"][0]
+            return short(f"{detail.get('o:errorCode', '')}: {detail.get('detail', '')}")
+        except (ValueError, KeyError, IndexError, TypeError):
+            return short(response.text)
+
+    def retry_auth(self, response: httpx.Response, attempt: int) -> bool:
+        # NetSuite sometimes answers 401 INVALID_LOGIN when the account's concurrency
+        # limit is hit; one more try tells a busy account from a revoked token.
+        return attempt == 0
+
+
+class NetSuiteConnector:
+    kind = "netsuite"
+
+    def __init__(self, system: str, base_url: str, token: str, settings: HttpSettings,
+                 page_size: int | None = None, timezone: str = "UTC",
+                 transport: httpx.AsyncBaseTransport | None = None, sleep=asyncio.sleep) -> None:
+        self.system = system
+        self.limit = min(page_size or PAGE_LIMIT, PAGE_LIMIT)
+        self.zone = ZoneInfo(timezone)
+        self.client = NetSuiteClient(
+            system, base_url,
+            {"Authorization": f"Bearer {token}", "Prefer": "transient"},
+            settings, secrets=[token], transport=transport, sleep=sleep)
+        self.stats = self.client.stats
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+    async def _page(self, sql: str, offset: int) -> tuple[list, bool]:
+        body = await self.client.post_json(
+            ENDPOINT, {"q": sql}, params={"limit": self.limit, "offset": offset})
+        result = Fields(self.system, "suiteql", body)
+        items = result.list("items")
+        if not isinstance(body.get("hasMore"), bool):
+            raise PayloadError(f"{self.system}: suiteql.hasMore should be true or false")
+        return items, body["hasMore"]
+
+    async def _partitioned(self, template: str, extra: str, key: Callable[[Fields], tuple]
+                           ) -> AsyncIterator[list[Fields]]:
+        """Every row of a keyset-ordered query, however many, as pages of Fields."""
+        last = (0, 0)
+        while True:
+            sql = template.format(item=last[0], location=last[1], extra=extra)
+            offset, more = 0, True
+            while more and offset < QUERY_CAP:
+                items, more = await self._page(sql, offset)
+                rows = [Fields(self.system, "item", raw) for raw in items]
+                if rows:
+                    yield rows
+                    last = key(rows[-1])
+                offset += self.limit
+                if not items:
+                    return
+            if not more:
+                return
+
+    def _time(self, text: str) -> int:
+        parsed = datetime.strptime(text, "%Y-%m-%d %H:%M:%S").replace(tzinfo=self.zone)
+        return int(parsed.timestamp())
+
+    def _since(self, epoch: int | None, column: str) -> str:
+        if epoch is None:
+            return ""
+        local = datetime.fromtimestamp(epoch, self.zone).strftime("%Y-%m-%d %H:%M:%S")
+        return f" AND {column} > TO_TIMESTAMP('{local}', {TIME_MASK})"
+
+    def _count(self, row: Fields) -> CountRow:
+        # A NULL quantity is left out of the answer; in aggregateItemLocation it means 0.
+        return CountRow(
+            sku=row.text("sku"), location_id=row.text("location_id"),
+            on_hand=row.int("on_hand", default=0), available=row.int("available", default=0),
+            allocated=row.int("committed", default=0),
+            in_transit=row.int("in_transit", default=0),
+            updated_at=row.time("changed_at", self._time),
+            name=row.text("display_name", optional=True))
+
+    def _event(self, row: Fields) -> EventRow:
+        txn_type = row.text("type")
+        if txn_type not in EVENT_TYPES:
+            raise PayloadError(f"{self.system}: transaction type {txn_type!r} was not asked for")
+        reference = row.text("externalid", optional=True) or row.text("tranid")
+        return EventRow(
+            source_id=f"{row.text('txn_id')}:{row.text('line_id')}", event_id=reference,
+            kind=EVENT_TYPES[txn_type], sku=row.text("sku"),
+            location_id=row.text("location_id"), delta=row.int("quantity"),
+            at=row.time("created_at", self._time, optional=False),
+            reason=row.text("line_memo", optional=True) or row.text("txn_memo", optional=True))
+
+    async def _locations(self) -> list[LocationRow]:
+        rows, offset, more = [], 0, True  # a few locations: one partition is plenty
+        while more:
+            items, more = await self._page(LOCATIONS, offset)
+            for raw in items:
+                loc = Fields(self.system, "location", raw)
+                rows.append(LocationRow(loc.text("id"), loc.text("name", optional=True)))
+            offset += self.limit
+        return rows
+
+    async def read(self, window: Window) -> AsyncIterator[Page]:
+        yield Page(locations=await self._locations())
+        key = lambda r: (r.int("item_id"), r.int("location_id"))  # noqa: E731
+        extra = self._since(window.counts_since, "ail.lastquantityavailablechange")
+        async for rows in self._partitioned(STOCK, extra, key):
+            yield Page(counts=[self._count(r) for r in rows])
+        key = lambda r: (r.int("txn_id"), r.int("line_id"))  # noqa: E731
+        extra = self._since(window.events_since, "t.createddate")
+        async for rows in self._partitioned(EVENTS, extra, key):
+            yield Page(events=[self._event(r) for r in rows])
+
+    async def read_sku(self, sku: str) -> AsyncIterator[Page]:
+        quoted = "'" + sku.replace("'", "''") + "'"
+        key = lambda r: (r.int("item_id"), r.int("location_id"))  # noqa: E731
+        async for rows in self._partitioned(STOCK, f" AND i.itemid = {quoted}", key):
+            yield Page(counts=[self._count(r) for r in rows])

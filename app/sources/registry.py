@@ -1,0 +1,46 @@
+"""Connector kinds by name, and the one function that builds a connector from config."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import httpx
+
+    from app.config import Config
+    from app.sources.base import Connector
+
+KINDS = ("shopify", "netsuite", "shiphero")
+"""What `kind =` may say in config.toml."""
+
+
+def make_connector(config: Config, system: str, *,
+                   transport: httpx.AsyncBaseTransport | None = None,
+                   sleep=None) -> Connector:
+    """The connector for one configured system, with its token from the environment."""
+    import asyncio
+
+    from app.sources.http import HttpSettings
+
+    settings = config.systems[system]
+    refresh = config.settings.refresh
+    http = HttpSettings(timeout=refresh.timeout_seconds, retries=refresh.retries,
+                        backoff=refresh.backoff_seconds, max_concurrency=settings.max_concurrency)
+    common = dict(page_size=settings.page_size, transport=transport, sleep=sleep or asyncio.sleep)
+    token = config.token(system)
+    if settings.kind == "shopify":
+        from app.sources.shopify import ShopifyConnector
+
+        return ShopifyConnector(system, settings.base_url, token, http,
+                                api_version=settings.api_version,
+                                poll_seconds=refresh.bulk_poll_seconds, **common)
+    if settings.kind == "netsuite":
+        from app.sources.netsuite import NetSuiteConnector
+
+        return NetSuiteConnector(system, settings.base_url, token, http,
+                                 timezone=settings.timezone, **common)
+    if settings.kind == "shiphero":
+        from app.sources.shiphero import ShipHeroConnector
+
+        return ShipHeroConnector(system, settings.base_url, token, http, **common)
+    raise ValueError(f"unknown connector kind {settings.kind!r}")

@@ -1,0 +1,297 @@
+"""Shopify Admin GraphQL API (storefront role).
+
+POST {base_url}/admin/api/{version}/graphql.json with X-Shopify-Access-Token. A full read
+runs a bulk operation (bulkOperationRunQuery, poll with node(id:), stream the JSONL file,
+where each inventory level is its own line with `__parentId`); incremental reads page
+each location's inventoryLevels filtered by updated_at. Shopify throttles by query cost:
+every answer carries extensions.cost.throttleStatus, and a throttled one is an HTTP 200
+with errors[].extensions.code == "THROTTLED". We pace ourselves from the bucket so we
+rarely hear it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import httpx
+
+from app.records import CountRow, LocationRow, Page
+from app.sources.base import Fields, Window, iso_epoch, merge
+from app.sources.errors import PayloadError, SourceError
+from app.sources.http import HttpSettings, Throttle, Transient, VendorClient, short
+
+API_VERSION = "2025-10"
+NAMES = '["available", "on_hand", "committed", "incoming"]'
+LEVEL = f"updatedAt location {{ id }} quantities(names: {NAMES}) {{ name quantity }}"
+BULK_ROWS_PER_PAGE = 1000
+
+LOCATIONS = """query($after: String) { locations(first: 250, after: $after) {
+  pageInfo { hasNextPage endCursor } nodes { id name } } }"""
+
+BULK_QUERY = f"""{{ inventoryItems {{ edges {{ node {{ id sku variant {{ displayName }}
+  inventoryLevels {{ edges {{ node {{ id {LEVEL} }} }} }} }} }} }} }}"""
+
+RUN_BULK = """mutation($query: String!) { bulkOperationRunQuery(query: $query) {
+  bulkOperation { id status } userErrors { field message code } } }"""
+
+POLL_BULK = """query($id: ID!) { node(id: $id) { ... on BulkOperation {
+  id status errorCode objectCount url partialDataUrl } } }"""
+
+CHANGED_LEVELS = f"""query($location: ID!, $first: Int!, $after: String, $query: String) {{
+  location(id: $location) {{ inventoryLevels(first: $first, after: $after, query: $query) {{
+    pageInfo {{ hasNextPage endCursor }}
+    nodes {{ item {{ sku variant {{ displayName }} }} {LEVEL} }} }} }} }}"""
+
+ONE_SKU = f"""query($query: String!) {{ inventoryItems(first: 10, query: $query) {{
+  nodes {{ sku variant {{ displayName }}
+    inventoryLevels(first: 100) {{ nodes {{ {LEVEL} }} }} }} }} }}"""
+
+
+class ShopifyClient(VendorClient):
+    """Adds Shopify's cost-based throttle: read the bucket, pace, honour THROTTLED."""
+
+    bucket: tuple[float, float, float] | None = None  # available, restore/s, when seen
+
+    def check(self, response: httpx.Response) -> None:
+        body = self.json(response)
+        if not isinstance(body, dict):
+            raise PayloadError(f"{self.system}: answer is not a GraphQL response")
+        cost = (body.get("extensions") or {}).get("cost") or {}
+        status = cost.get("throttleStatus") or {}
+        try:
+            available = float(status["currentlyAvailable"])
+            restore = float(status["restoreRate"]) or 1.0
+            self.bucket = (available, restore, time.monotonic())
+        except (KeyError, TypeError, ValueError):
+            available, restore = None, None
+        errors = body.get("errors")
+        for error in errors if isinstance(errors, list) else []:
+            code = ((error if isinstance(error, dict) else {}).get("extensions") or {}).get("code")
+            if code == "THROTTLED":
+                requested = float(cost.get("requestedQueryCost") or 50)
+                deficit = requested - (available or 0)
+                raise Throttle(max(1.0, math.ceil(deficit / (restore or 50))), "query cost")
+            if code == "INTERNAL_SERVER_ERROR":
+                raise Transient(f"Shopify internal error: {short(error.get('message', ''))}")
+
+    def error_text(self, response: httpx.Response) -> str:
+        try:
+            body = response.json()
+        except ValueError:  # gateway errors arrive as HTML pages
+            return f"non-JSON answer ({response.headers.get('content-type', 'no type')})"
+        errors = body.get("errors") if isinstance(body, dict) else None
+        if isinstance(errors, str):
+            return short(errors)
+        if isinstance(errors, dict):
+            return short("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+            return short(str(errors[0].get("message")))
+        return short(response.text)
+
+    def pause_for(self, cost: float) -> float:
+        """Seconds to wait so a query of `cost` finds enough points in the bucket."""
+        if self.bucket is None:
+            return 0.0
+        available, restore, seen = self.bucket
+        available += (time.monotonic() - seen) * restore
+        return max(0.0, (cost - available) / restore)
+
+
+class ShopifyConnector:
+    kind = "shopify"
+
+    def __init__(self, system: str, base_url: str, token: str, settings: HttpSettings,
+                 page_size: int | None = None, api_version: str | None = None,
+                 transport: httpx.AsyncBaseTransport | None = None, sleep=asyncio.sleep,
+                 poll_seconds: float = 0.5) -> None:
+        self.system = system
+        self.page_size = min(page_size or 100, 250)
+        self.endpoint = f"/admin/api/{api_version or API_VERSION}/graphql.json"
+        self.client = ShopifyClient(
+            system, base_url, {"X-Shopify-Access-Token": token}, settings, secrets=[token],
+            transport=transport, sleep=sleep)
+        self.stats = self.client.stats
+        self._sleep = sleep
+        self._poll = poll_seconds
+        self._locations: list[LocationRow] = []
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+    async def _query(self, query: str, variables: dict, cost: float = 10) -> Fields:
+        if pause := self.client.pause_for(cost):
+            await self._sleep(pause)
+        body = await self.client.post_json(self.endpoint, {"query": query, "variables": variables})
+        errors = body.get("errors")
+        if errors:
+            first = errors[0] if isinstance(errors, list) and errors else errors
+            message = first.get("message") if isinstance(first, dict) else first
+            raise PayloadError(self.client.redact(f"{self.system}: GraphQL: {short(message)}"))
+        return Fields(self.system, "data", body.get("data"))
+
+    async def _load_locations(self) -> list[LocationRow]:
+        rows, after = [], None
+        while True:
+            data = (await self._query(LOCATIONS, {"after": after})).obj("locations")
+            for raw in data.list("nodes"):
+                loc = Fields(self.system, "location", raw)
+                rows.append(LocationRow(loc.text("id"), loc.text("name", optional=True)))
+            info = data.obj("pageInfo")
+            if not info.record.get("hasNextPage"):
+                break
+            after = info.text("endCursor")
+        self._locations = rows
+        return rows
+
+    def _level(self, raw: dict, sku: str, name: str | None) -> CountRow:
+        level = Fields(self.system, "inventoryLevel", raw)
+        quantities = {}
+        for q in level.list("quantities"):
+            quantity = Fields(self.system, "quantities[]", q)
+            quantities[quantity.text("name")] = quantity.int("quantity")
+        return CountRow(
+            sku=sku, location_id=level.obj("location").text("id"),
+            on_hand=quantities.get("on_hand"), available=quantities.get("available"),
+            allocated=quantities.get("committed"), in_transit=quantities.get("incoming"),
+            updated_at=level.time("updatedAt", iso_epoch), name=name)
+
+    async def read(self, window: Window) -> AsyncIterator[Page]:
+        yield Page(locations=await self._load_locations())
+        if window.counts_since is None:
+            async for page in self._bulk():
+                yield page
+            return
+        query = f"updated_at:>'{_shopify_time(window.counts_since)}'"
+        streams = [self._changed(loc.location_id, query) for loc in self._locations]
+        async for page in merge(streams, self.client.settings.max_concurrency):
+            yield page
+
+    async def _changed(self, location: str, query: str) -> AsyncIterator[Page]:
+        after = None
+        while True:
+            variables = {"location": location, "first": self.page_size, "after": after,
+                         "query": query}
+            data = await self._query(CHANGED_LEVELS, variables, cost=2 + 4 * self.page_size)
+            levels = data.obj("location").obj("inventoryLevels")
+            rows = []
+            for raw in levels.list("nodes"):
+                item = Fields(self.system, "inventoryLevel", raw).obj("item")
+                sku = item.text("sku", optional=True)
+                if sku:
+                    rows.append(self._level(raw, sku, _variant_name(item.record)))
+            yield Page(counts=rows)
+            info = levels.obj("pageInfo")
+            if not info.record.get("hasNextPage"):
+                return
+            after = info.text("endCursor")
+
+    async def read_sku(self, sku: str) -> AsyncIterator[Page]:
+        escaped = sku.replace("\\", "\\\\").replace("'", "\\'")
+        data = await self._query(ONE_SKU, {"query": f"sku:'{escaped}'"}, cost=500)
+        rows = []
+        for raw in data.obj("inventoryItems").list("nodes"):
+            item = Fields(self.system, "inventoryItem", raw)
+            if item.text("sku", optional=True) != sku:  # the search is not an exact match
+                continue
+            for level in item.obj("inventoryLevels").list("nodes"):
+                rows.append(self._level(level, sku, _variant_name(raw)))
+        yield Page(counts=rows)
+
+    # -- bulk operations ------------------------------------------------------------------
+    async def _bulk(self) -> AsyncIterator[Page]:
+        operation = await self._start_bulk()
+        url = await self._wait_for(operation)
+        if url is None:  # Shopify gives no file when the query matched nothing
+            return
+        async for page in self._read_jsonl(url):
+            yield page
+
+    async def _start_bulk(self) -> str:
+        for _ in range(30):
+            data = await self._query(RUN_BULK, {"query": BULK_QUERY})
+            result = data.obj("bulkOperationRunQuery")
+            errors = result.record.get("userErrors") or []
+            if not errors:
+                return result.obj("bulkOperation").text("id")
+            codes = {e.get("code") for e in errors if isinstance(e, dict)}
+            if "OPERATION_IN_PROGRESS" not in codes:
+                raise SourceError(f"{self.system}: bulk query refused: "
+                                  f"{short(errors[0].get('message', errors[0]))}")
+            await self._sleep(max(self._poll, 1.0))  # one bulk query per shop at a time
+        raise SourceError(f"{self.system}: another bulk operation kept running; try later")
+
+    async def _wait_for(self, operation: str) -> str | None:
+        delay = self._poll
+        while True:
+            node = (await self._query(POLL_BULK, {"id": operation})).obj("node")
+            status = node.text("status")
+            if status == "COMPLETED":
+                return node.text("url", optional=True)
+            if status not in ("CREATED", "RUNNING"):
+                code = node.text("errorCode", optional=True) or "no error code"
+                raise SourceError(f"{self.system}: bulk operation {status.lower()} ({code})")
+            await self._sleep(delay)
+            delay = min(delay * 1.5, 5.0)
+
+    async def _read_jsonl(self, url: str) -> AsyncIterator[Page]:
+        items: dict[str, tuple[str | None, str | None]] = {}  # item id → (sku, name)
+        orphans: dict[str, list[dict]] = {}  # levels that arrived before their item
+        rows: list[CountRow] = []
+        async with self.client.stream(url) as response:
+            if response.status_code != 200:
+                raise SourceError(f"{self.system}: bulk file download: HTTP "
+                                  f"{response.status_code}")
+            self.stats.requests += 1
+            number = 0
+            async for line in response.aiter_lines():
+                number += 1
+                if not line.strip():
+                    continue
+                record = _json_line(self.system, line, number)
+                parent = record.get("__parentId")
+                if parent is None:
+                    sku = record.get("sku") or None
+                    items[Fields(self.system, "inventoryItem", record).text("id")] = (
+                        sku, _variant_name(record))
+                    for level in orphans.pop(record["id"], []):
+                        if sku:
+                            rows.append(self._level(level, sku, _variant_name(record)))
+                elif parent in items:
+                    sku, name = items[parent]
+                    if sku:
+                        rows.append(self._level(record, sku, name))
+                else:
+                    orphans.setdefault(parent, []).append(record)
+                if len(rows) >= BULK_ROWS_PER_PAGE:
+                    yield Page(counts=rows)
+                    rows = []
+        if orphans:
+            raise PayloadError(f"{self.system}: bulk file has {len(orphans)} inventory "
+                               "levels whose item never appeared (truncated file?)")
+        if rows:
+            yield Page(counts=rows)
+
+
+def _json_line(system: str, line: str, number: int) -> dict:
+    try:
+        record = json.loads(line)
+    except ValueError:
+        raise PayloadError(f"{system}: bulk file line {number} is not JSON "
+                           f"(truncated download?)") from None
+    if not isinstance(record, dict):
+        raise PayloadError(f"{system}: bulk file line {number} is not an object")
+    return record
+
+
+def _variant_name(item: dict) -> str | None:
+    variant = item.get("variant")
+    return variant.get("displayName") if isinstance(variant, dict) else None
+
+
+def _shopify_time(epoch: int) -> str:
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
