@@ -24,10 +24,8 @@ from pydantic import (
 )
 
 from app.errors import ConfigError
+from app.records import ROLES
 from app.sources.registry import KINDS
-
-ROLES = ("wms", "erp", "storefront", "supplier", "middleware")
-"""The roles a configured system can play; the first three are compared side by side."""
 
 
 def _id_text(value: Any) -> Any:

@@ -9,9 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 EVENT_KINDS = ("adjustment", "receipt", "shipment", "transfer", "cycle_count")
+ROLES = ("wms", "erp", "storefront", "supplier", "middleware")
+"""The roles a configured system can play; the first three are compared side by side."""
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True, frozen=True, order=True)
 class CountRow:
     sku: str
     location_id: str  # the system's own location id; mapped to a canonical code on write
@@ -23,7 +25,7 @@ class CountRow:
     name: str | None = None  # item name, when the system sends one alongside
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True, frozen=True, order=True)
 class EventRow:
     source_id: str  # unique within the system (the vendor's internal id)
     event_id: str  # the reference people and other systems use (WMS event id, document no.)

@@ -55,7 +55,6 @@ class SystemResult:
     throttled: int = 0
     retries: int = 0
     seconds: float = 0.0
-    write_seconds: float = 0.0
     error: str | None = None
 
     def summary(self) -> str:
@@ -173,10 +172,8 @@ class Refresher:
 
         async def store() -> None:
             while (page := await queue.get()) is not None:
-                began = time.perf_counter()
                 result.unmapped += await self._db(self.writer.write_page, run_id, system, page,
                                                   self.now(), codes, connector.stats)
-                result.write_seconds += time.perf_counter() - began
                 result.pages += 1
                 result.rows += len(page)
                 if self.progress:
@@ -197,11 +194,8 @@ class Refresher:
         stats = connector.stats
         result.requests, result.throttled, result.retries = \
             stats.requests, stats.throttled, stats.retries
-        began = time.perf_counter()
         await self._db(self.writer.finish_run, run_id, system, status=result.status,
                        finished_at=self.now(), stats=stats, full=mode == "full",
-                       write_ms=int(result.write_seconds * 1000), error=result.error,
-                       started_at=run_at)
-        result.write_seconds += time.perf_counter() - began
+                       error=result.error, started_at=run_at)
         result.seconds = time.perf_counter() - started
         return result

@@ -54,32 +54,37 @@ class _Quantities(SQLModel):
     read_at: int  # when seamdesk read this version
 
 
+# The three count tables share one key order, (system, sku, location), so promotion
+# streams through all of them in step, and "a SKU at one or every location" is a seek per
+# system (queries say `system IN (...)`); no secondary index to maintain on bulk writes.
+
+
 class CountStaging(_Quantities, table=True):
     __tablename__ = "count_staging"
     __table_args__ = _NO_ROWID
     run_id: int = Field(primary_key=True)
     system: str = Field(primary_key=True)
-    location: str = Field(primary_key=True)
     sku: str = Field(primary_key=True)
+    location: str = Field(primary_key=True)
 
 
 class CountCurrent(_Quantities, table=True):
     __tablename__ = "count_current"
-    __table_args__ = (Index("ix_count_current_sku", "sku", "location"), _NO_ROWID)
+    __table_args__ = _NO_ROWID
     system: str = Field(primary_key=True)
-    location: str = Field(primary_key=True)
     sku: str = Field(primary_key=True)
+    location: str = Field(primary_key=True)
     run_id: int
 
 
 class CountHistory(_Quantities, table=True):
-    """Every distinct observation; keyed for 'history of a SKU at a location'."""
+    """Every distinct observation, for 'history of a SKU at a location'."""
 
     __tablename__ = "count_history"
     __table_args__ = _NO_ROWID
+    system: str = Field(primary_key=True)
     sku: str = Field(primary_key=True)
     location: str = Field(primary_key=True)
-    system: str = Field(primary_key=True)
     run_id: int = Field(primary_key=True)
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, func, select
 
 from app.cache.models import CountCurrent, CountHistory, LocationRef, SyncRun, System
+from app.records import ROLES
 
 _QUANTITY_COLUMNS = (CountCurrent.system, CountCurrent.location, CountCurrent.sku,
                      CountCurrent.on_hand, CountCurrent.available, CountCurrent.allocated,
@@ -52,7 +53,8 @@ class SystemStatus:
     unmapped_locations: tuple[str, ...]
 
 
-def latest(engine: Engine, sku: str, location: str) -> dict[str, Observation]:
+def latest(engine: Engine, sku: str, location: str,
+           systems: tuple[str, ...] = ROLES) -> dict[str, Observation]:
     """The last good observation of each system for one SKU at one location.
 
     An unchanged row was re-read (or confirmed by the updated-since filter) by every
@@ -60,18 +62,20 @@ def latest(engine: Engine, sku: str, location: str) -> dict[str, Observation]:
     """
     query = (select(*_QUANTITY_COLUMNS, System.last_good_read_at)
              .join(System, System.name == CountCurrent.system, isouter=True)
-             .where(CountCurrent.sku == sku, CountCurrent.location == location))
+             .where(CountCurrent.system.in_(systems), CountCurrent.sku == sku,
+                    CountCurrent.location == location))
     with engine.connect() as conn:
         rows = conn.execute(query).all()
     return {row[0]: Observation(*row[:8], max(row[8], row[9] or 0)) for row in rows}
 
 
-def history(engine: Engine, sku: str, location: str, limit: int = 50) -> list[Observation]:
+def history(engine: Engine, sku: str, location: str, limit: int = 50,
+            systems: tuple[str, ...] = ROLES) -> list[Observation]:
     """Observed changes for one SKU at one location, newest first."""
     h = CountHistory
     query = (select(h.system, h.location, h.sku, h.on_hand, h.available, h.allocated,
                     h.in_transit, h.updated_at, h.read_at)
-             .where(h.sku == sku, h.location == location)
+             .where(h.system.in_(systems), h.sku == sku, h.location == location)
              .order_by(h.read_at.desc()).limit(limit))
     with engine.connect() as conn:
         return [Observation(*row) for row in conn.execute(query)]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from functools import lru_cache
 
-from sqlalchemy import Connection, Table, func
+from sqlalchemy import Connection, Table, and_, func, or_
 from sqlalchemy.dialects import postgresql, sqlite
 
 
@@ -23,18 +23,21 @@ def bulk_insert(
     key: Sequence[str] = (),
     update: Sequence[str] | None = None,
     keep_existing: Sequence[str] = (),
+    when: str = "always",
 ) -> None:
     """Insert `rows` (tuples in `columns` order).
 
     With `key`, a row whose key exists updates the `update` columns instead (default: every
     non-key column); columns in `keep_existing` keep their stored value when the new one is
-    NULL. With `key` and `update=()`, existing rows are left alone.
+    NULL. With `key` and `update=()`, existing rows are left alone. `when` limits updates
+    to rows whose values differ ("changed") or whose update columns are NULL ("empty"):
+    an unchanged row is then only read, never rewritten.
     """
     if not rows:
         return
     sql, order = _compiled(
         conn.dialect.name, table, tuple(columns), tuple(key),
-        None if update is None else tuple(update), tuple(keep_existing),
+        None if update is None else tuple(update), tuple(keep_existing), when,
     )
     if order != tuple(columns):
         # SQLAlchemy adds placeholders for columns with scalar defaults; fill them in.
@@ -57,6 +60,7 @@ def _compiled(
     key: tuple[str, ...],
     update: tuple[str, ...] | None,
     keep_existing: tuple[str, ...],
+    when: str,
 ) -> tuple[str, tuple[str, ...]]:
     module = {"sqlite": sqlite, "postgresql": postgresql}.get(dialect_name)
     if module is None:
@@ -70,7 +74,13 @@ def _compiled(
                 n: (func.coalesce(new[n], table.c[n]) if n in keep_existing else new[n])
                 for n in names
             }
-            stmt = stmt.on_conflict_do_update(index_elements=list(key), set_=values)
+            condition = None
+            if when == "changed":
+                condition = or_(*(table.c[n].is_distinct_from(values[n]) for n in names))
+            elif when == "empty":
+                condition = and_(*(table.c[n].is_(None) for n in names))
+            stmt = stmt.on_conflict_do_update(index_elements=list(key), set_=values,
+                                              where=condition)
         else:
             stmt = stmt.on_conflict_do_nothing(index_elements=list(key))
     # Positional paramstyle, so the driver gets plain tuples (qmark for SQLite, format for

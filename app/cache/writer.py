@@ -8,6 +8,7 @@ their staged rows, so the last good data stays in place with its age.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 
 from sqlalchemy import Engine, and_, delete, exists, func, or_, select, update
@@ -29,7 +30,8 @@ from app.cache.upsert import bulk_insert, upsert_from_select
 from app.records import Page, RunStats
 
 QUANTITIES = ("on_hand", "available", "allocated", "in_transit", "updated_at")
-_STAGING = ("run_id", "system", "location", "sku", *QUANTITIES, "read_at")
+# Staged tuples follow the table's own column order, so bulk_insert passes them through.
+_STAGING = tuple(column.name for column in CountStaging.__table__.c)
 _EVENT = ("system", "source_id", "event_id", "kind", "sku", "location", "delta", "at",
           "reason", "run_id")
 
@@ -37,6 +39,7 @@ _EVENT = ("system", "source_id", "event_id", "kind", "sku", "location", "delta",
 class CacheWriter:
     def __init__(self, engine: Engine) -> None:
         self.engine = writer(engine)
+        self._busy: dict[int, float] = {}  # run id → seconds spent writing its pages
 
     # -- set-up -------------------------------------------------------------------------
     def register(self, systems: Mapping[str, tuple[str, str]],
@@ -69,14 +72,15 @@ class CacheWriter:
     def write_page(self, run_id: int, system: str, page: Page, read_at: int,
                    codes: Mapping[str, str], stats: RunStats) -> int:
         """Stage one page in one transaction; returns rows at unmapped locations."""
+        began = time.perf_counter()
         counts, unmapped, names = [], {}, {}
         for row in page.counts:
             code = codes.get(row.location_id)
             if code is None:
                 unmapped[row.location_id] = unmapped.get(row.location_id, 0) + 1
                 continue
-            counts.append((run_id, system, code, row.sku, row.on_hand, row.available,
-                           row.allocated, row.in_transit, row.updated_at, read_at))
+            counts.append((row.on_hand, row.available, row.allocated, row.in_transit,
+                           row.updated_at, read_at, run_id, system, row.sku, code))
             if row.name:
                 names[row.sku] = row.name
         events = [(system, e.source_id, e.event_id, e.kind, e.sku,
@@ -86,9 +90,10 @@ class CacheWriter:
                 for loc in page.locations]
         with self.engine.begin() as conn:
             bulk_insert(conn, CountStaging.__table__, _STAGING, counts,
-                        key=("run_id", "system", "location", "sku"))
+                        key=("run_id", "system", "sku", "location"))
+            # The item master belongs to the ERP: its names win; the others only fill gaps.
             bulk_insert(conn, Item.__table__, ("sku", "name"), list(names.items()),
-                        key=("sku",), keep_existing=("name",))
+                        key=("sku",), when="changed" if system == "erp" else "empty")
             bulk_insert(conn, InventoryEvent.__table__, _EVENT, events,
                         key=("system", "source_id"))
             bulk_insert(conn, LocationRef.__table__,
@@ -99,6 +104,7 @@ class CacheWriter:
             conn.execute(update(SyncRun).where(SyncRun.id == run_id).values(
                 pages=SyncRun.pages + 1, rows=SyncRun.rows + len(page.counts) + len(events),
                 requests=stats.requests, throttled=stats.throttled, retries=stats.retries))
+        self._busy[run_id] = self._busy.get(run_id, 0.0) + time.perf_counter() - began
         return sum(unmapped.values())
 
     @staticmethod
@@ -112,9 +118,10 @@ class CacheWriter:
             ).values(rows=LocationRef.rows + rows, seen_at=read_at))
 
     def finish_run(self, run_id: int, system: str, *, status: str, finished_at: int,
-                   stats: RunStats, write_ms: int, full: bool, error: str | None = None,
+                   stats: RunStats, full: bool, error: str | None = None,
                    started_at: int | None = None) -> None:
         """Close a run; a complete run is promoted, any other discards its staging."""
+        began = time.perf_counter()
         with self.engine.begin() as conn:
             values = dict(status=status, finished_at=finished_at, error=error,
                           requests=stats.requests, throttled=stats.throttled,
@@ -134,7 +141,8 @@ class CacheWriter:
                         LocationRef.system == system, LocationRef.seen_at < started_at,
                     ).values(rows=0))
             conn.execute(delete(CountStaging).where(CountStaging.run_id == run_id))
-            values["write_ms"] = SyncRun.write_ms + write_ms
+            busy = self._busy.pop(run_id, 0.0) + time.perf_counter() - began
+            values["write_ms"] = int(busy * 1000)
             conn.execute(update(SyncRun).where(SyncRun.id == run_id).values(**values))
 
     # -- upkeep -------------------------------------------------------------------------
@@ -160,13 +168,13 @@ def _promote(conn, run_id: int, system: str, full: bool) -> None:
     s, c = CountStaging.__table__, CountCurrent.__table__
     same_key = and_(c.c.system == s.c.system, c.c.location == s.c.location, c.c.sku == s.c.sku)
     changed = or_(c.c.sku.is_(None), *(c.c[q].is_distinct_from(s.c[q]) for q in QUANTITIES))
-    columns = ("sku", "location", "system", "run_id", *QUANTITIES, "read_at")
+    columns = ("system", "sku", "location", "run_id", *QUANTITIES, "read_at")
     fresh = (select(*(s.c[name] for name in columns))
              .select_from(s.outerjoin(c, same_key))
              .where(s.c.run_id == run_id, changed))
     # History first: it compares against current as it was before this run.
     conn.execute(CountHistory.__table__.insert().from_select(list(columns), fresh))
-    upsert_from_select(conn, c, columns, fresh, key=("system", "location", "sku"))
+    upsert_from_select(conn, c, columns, fresh, key=("system", "sku", "location"))
     if full:
         gone = ~exists().where(s.c.run_id == run_id, s.c.system == c.c.system,
                                s.c.location == c.c.location, s.c.sku == c.c.sku)

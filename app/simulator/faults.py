@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 
 from app.simulator.scenario import Faults
 
-QUANTITY_KEYS = ("on_hand", "quantity", "quantityonhand", "available", "quantityavailable")
+QUANTITY_KEYS = ("on_hand", "quantity", "quantityonhand", "available", "quantityavailable",
+                 "change_in_on_hand")
 
 
 @dataclass

@@ -11,7 +11,7 @@ receives them; abstract types carry `__typename` for fragments.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -45,6 +45,7 @@ class Request:
     fragments: dict[str, FragmentDefinitionNode]
     variables: dict[str, Any]
     schema: GraphQLSchema
+    plans: dict = field(default_factory=dict, compare=False)  # selection → projection plan
 
     @property
     def is_mutation(self) -> bool:
@@ -136,67 +137,113 @@ def project(request: Request, value: Any, selection_set, value_type) -> Any:
     return _project(value, selection_set, value_type, request)
 
 
-def _project(value: Any, selection_set, parent_type, request: Request) -> Any:
-    if value is None:
-        return None
-    if isinstance(value, list):
-        return [_project(v, selection_set, parent_type, request) for v in value]
-    out: dict[str, Any] = {}
+_FIELD, _TYPENAME, _FRAGMENT = 0, 1, 2
+
+
+def _plan(selection_set, parent_type, request: Request) -> list[tuple]:
+    """What to do for each selection, worked out once per request, not once per row."""
+    cache_key = (id(selection_set), parent_type.name)
+    plan = request.plans.get(cache_key)
+    if plan is not None:
+        return plan
+    plan = []
     for selection in selection_set.selections:
         if isinstance(selection, FieldNode):
             name = selection.name.value
             key = selection.alias.value if selection.alias else name
             if name == "__typename":
-                out[key] = value.get("__typename", parent_type.name)
+                plan.append((_TYPENAME, key, parent_type.name, None, None))
                 continue
-            raw = value.get(name)
-            field = parent_type.fields[name]
-            if callable(raw):
-                raw = raw(get_argument_values(field, selection, request.variables))
-            if selection.selection_set is None:
-                out[key] = raw
-            else:
-                out[key] = _project(raw, selection.selection_set,
-                                    get_named_type(field.type), request)
+            field_def = parent_type.fields[name]
+            args = get_argument_values(field_def, selection, request.variables)
+            inner = selection.selection_set
+            plan.append((_FIELD, key, name, args,
+                         None if inner is None else (inner, get_named_type(field_def.type))))
         else:
             fragment = selection if isinstance(selection, InlineFragmentNode) else \
                 request.fragments[selection.name.value]
             condition = fragment.type_condition.name.value if fragment.type_condition else None
-            if condition is None or condition == value.get("__typename", parent_type.name):
-                target = request.schema.get_type(condition) if condition else parent_type
-                out.update(_project(value, fragment.selection_set, target, request))
+            target = request.schema.get_type(condition) if condition else parent_type
+            plan.append((_FRAGMENT, condition, None, None, (fragment.selection_set, target)))
+    request.plans[cache_key] = plan
+    return plan
+
+
+def _project(value: Any, selection_set, parent_type, request: Request) -> Any:
+    if value is None:
+        return None
+    if type(value) is list:
+        return [_project(v, selection_set, parent_type, request) for v in value]
+    out: dict[str, Any] = {}
+    for kind, key, name, args, inner in _plan(selection_set, parent_type, request):
+        if kind == _FIELD:
+            raw = value.get(name)
+            if callable(raw):
+                raw = raw(args)
+            out[key] = raw if inner is None else _project(raw, inner[0], inner[1], request)
+        elif kind == _TYPENAME:
+            out[key] = value.get("__typename", name)
+        elif key is None or key == value.get("__typename", parent_type.name):
+            out.update(_project(value, inner[0], inner[1], request))
     return out
 
 
 def query_cost(request: Request, weigh: Callable[[int, int], int], object_cost: int = 0) -> int:
-    """A vendor's static cost: connections cost weigh(first, cost of one node's
-    selection), other object fields `object_cost` plus their selection, scalars nothing."""
+    """A vendor's static cost, from the requested page sizes (not what comes back).
+
+    A connection costs weigh(first, cost of one node); a node or any other object costs
+    `object_cost` plus what is selected inside it; scalars and pageInfo cost nothing.
+    """
 
     def walk(selection_set, parent_type) -> int:
         total = 0
-        for selection in selection_set.selections:
-            if isinstance(selection, FieldNode):
-                if selection.name.value.startswith("__"):
-                    continue
-                field = parent_type.fields[selection.name.value]
-                named = get_named_type(field.type)
-                inner = walk(selection.selection_set, named) if selection.selection_set else 0
-                if named.name.endswith("Connection"):
-                    args = get_argument_values(field, selection, request.variables)
-                    total += weigh(args.get("first") or args.get("last") or 0, inner)
-                elif selection.selection_set is not None:
-                    total += object_cost + inner
+        for selection in _fields(selection_set, parent_type, request):
+            selection, owner = selection
+            field = owner.fields[selection.name.value]
+            named = get_named_type(field.type)
+            if selection.selection_set is None or named.name == "PageInfo":
+                continue
+            if named.name.endswith("Connection"):
+                args = get_argument_values(field, selection, request.variables)
+                node_cost = sum(object_cost + walk(node_set, node_type)
+                                for node_set, node_type in _node_selections(selection, named))
+                total += weigh(args.get("first") or args.get("last") or 0, node_cost)
             else:
-                fragment = selection if isinstance(selection, InlineFragmentNode) else \
-                    request.fragments.get(selection.name.value)
-                if fragment is not None:
-                    target = request.schema.get_type(fragment.type_condition.name.value) \
-                        if fragment.type_condition else parent_type
-                    total += walk(fragment.selection_set, target)
+                total += object_cost + walk(selection.selection_set, named)
         return total
 
     root = request.schema.mutation_type if request.is_mutation else request.schema.query_type
     return walk(request.operation.selection_set, root)
+
+
+def _fields(selection_set, parent_type, request: Request):
+    """(field node, the type that declares it), looking through fragments."""
+    for selection in selection_set.selections:
+        if isinstance(selection, FieldNode):
+            if not selection.name.value.startswith("__"):
+                yield selection, parent_type
+            continue
+        fragment = selection if isinstance(selection, InlineFragmentNode) else \
+            request.fragments.get(selection.name.value)
+        if fragment is None:
+            continue
+        target = request.schema.get_type(fragment.type_condition.name.value) \
+            if fragment.type_condition else parent_type
+        yield from _fields(fragment.selection_set, target, request)
+
+
+def _node_selections(connection_field: FieldNode, connection_type):
+    """The node selections of a connection: under `nodes` or under `edges { node }`."""
+    for inner in connection_field.selection_set.selections:
+        if not isinstance(inner, FieldNode) or inner.selection_set is None:
+            continue
+        if inner.name.value == "nodes":
+            yield inner.selection_set, get_named_type(connection_type.fields["nodes"].type)
+        elif inner.name.value == "edges":
+            edge = get_named_type(connection_type.fields["edges"].type)
+            for node in inner.selection_set.selections:
+                if isinstance(node, FieldNode) and node.name.value == "node":
+                    yield node.selection_set, get_named_type(edge.fields["node"].type)
 
 
 def field_names(request: Request) -> list[str]:

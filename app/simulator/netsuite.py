@@ -191,8 +191,7 @@ class NetSuiteSim(VendorSim):
                                  f"follows. Search error occurred: {exc}")
         items = [{"links": [], **{n: _render(v) for n, v in zip(names, row, strict=True)
                                   if v is not None}} for row in rows]
-        total = min(total, QUERY_CAP)
-        more = offset + len(items) < total
+        more = offset + len(items) < min(total, QUERY_CAP)  # nothing past the cap
 
         def link(rel: str, at: int) -> dict:
             return {"rel": rel, "href": f"{url}?limit={limit}&offset={at}"}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -109,29 +110,60 @@ def write_config(simulator: Simulator, base_url: str, path: Path) -> None:
         if code in mapped:
             pairs = ", ".join(f'{system} = "{value}"' for system, value in ids.items())
             lines.append(f'"{code}" = {{ {pairs} }}')
-    lines += ["", "[owners]", 'integration = "Integration team"', 'erp = "ERP owner"',
-              'master_data = "Master data team"', ""]
+    lines += ["", "[owners]  # owner role = the person or team findings route to",
+              'integration = "Integration team (#int-oncall)"',
+              'integration_lead = "Integration lead"', 'erp_owner = "ERP owner"',
+              'master_data = "Master data team"', 'procurement = "Procurement"',
+              'warehouse_lead = "Warehouse lead on shift"', ""]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines), encoding="utf-8")
 
 
-def serve(simulator: Simulator, host: str, port: int,
-          on_ready: Callable[[int], None] | None = None) -> None:
-    """Run until interrupted; `on_ready(port)` once the socket is listening."""
-    config = uvicorn.Config(simulator.app, host=host, port=port, log_level="warning",
-                            access_log=False, lifespan="off")
-    server = uvicorn.Server(config)
+class SimServer:
+    """uvicorn serving a Simulator: in the foreground (`simulate`) or a thread (`demo`)."""
 
-    async def main() -> None:
-        task = asyncio.create_task(server.serve())
-        while not server.started:
+    def __init__(self, simulator: Simulator, host: str = "127.0.0.1", port: int = 0) -> None:
+        config = uvicorn.Config(simulator.app, host=host, port=port, log_level="warning",
+                                access_log=False, lifespan="off")
+        self.server = uvicorn.Server(config)
+        self.host = host
+        self.port: int | None = None
+        self._ready = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    async def serve(self, on_ready: Callable[[int], None] | None = None) -> None:
+        """Serve until stopped; `on_ready(port)` once the socket listens (port 0 → free)."""
+        task = asyncio.create_task(self.server.serve())
+        while not self.server.started:
             if task.done():
-                await task  # raises the bind error, if any
-                return
+                await task
+                raise OSError(f"cannot listen on {self.host}")
             await asyncio.sleep(0.01)
-        bound = server.servers[0].sockets[0].getsockname()[1]
+        self.port = self.server.servers[0].sockets[0].getsockname()[1]
+        self._ready.set()
         if on_ready:
-            on_ready(bound)
+            on_ready(self.port)
         await task
 
-    asyncio.run(main())
+    def start_in_thread(self, timeout: float = 15.0) -> None:
+        def run() -> None:
+            try:
+                asyncio.run(self.serve())
+            except BaseException as exc:  # reported to the starting thread
+                self._error = exc
+                self._ready.set()
+
+        self._thread = threading.Thread(target=run, name="simulator", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(timeout) or self._error is not None or self.port is None:
+            raise OSError(f"the simulator did not start: {self._error or 'timed out'}")
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=5)

@@ -79,8 +79,7 @@ def warehouse_legacy_id(loc: SimLocation) -> int:
 
 def _time(epoch: int | None) -> str | None:
     # ShipHero's documented output is an ISODateTime without a zone (UTC).
-    return None if epoch is None else \
-        datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    return None if epoch is None else time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(epoch))
 
 
 def _read_time(text: str | None) -> int | None:
@@ -259,20 +258,22 @@ class ShipHeroSim(VendorSim):
         return self._listing(("products", args.get("warehouse_id"), sku, since, until), compute)
 
     def _product(self, row) -> dict:
+        # Fields our readers rarely select are callables, computed only when asked for.
         loc, item, (on_hand, available, allocated, _, updated) = row
         number = (loc.index + 1) * 10_000_000 + item.index
-        return {"id": _gid("WarehouseProduct", number), "legacy_id": number,
+        return {"id": lambda _: _gid("WarehouseProduct", number), "legacy_id": number,
                 "account_id": ACCOUNT, "sku": item.sku,
-                "warehouse_id": _gid("Warehouse", warehouse_legacy_id(loc)),
+                "warehouse_id": lambda _: _gid("Warehouse", warehouse_legacy_id(loc)),
                 "warehouse_identifier": loc.name, "on_hand": on_hand or 0,
                 "allocated": allocated or 0, "available": available or 0,
                 "backorder": max(0, (allocated or 0) - (on_hand or 0)), "reserve_inventory": 0,
                 "non_sellable_quantity": 0, "inventory_bin": "", "active": True,
-                "created_at": _time(self.world.base_now - 86400 * 90),
+                "created_at": lambda _: _time(self.world.base_now - 86400 * 90),
                 "updated_at": _time(updated),
-                "product": {"id": _gid("Product", 500_000 + item.index),
-                            "legacy_id": 500_000 + item.index, "name": item.name or item.sku,
-                            "sku": item.sku, "barcode": None}}
+                "product": lambda _: {
+                    "id": _gid("Product", 500_000 + item.index),
+                    "legacy_id": 500_000 + item.index, "name": item.name or item.sku,
+                    "sku": item.sku, "barcode": None}}
 
     def _changes(self, args: dict) -> list:
         since = _read_time(args.get("date_from"))

@@ -14,7 +14,7 @@ import re
 import time
 from bisect import bisect_right
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
@@ -95,8 +95,7 @@ def item_number(item: SimItem) -> int:
 
 
 def _time(epoch: int | None) -> str | None:
-    return None if epoch is None else \
-        datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return None if epoch is None else time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
 
 
 def _cursor(position: int) -> str:
@@ -160,20 +159,21 @@ class ShopifySim(VendorSim):
                                         "(unrecognized login or wrong password)"}, 401)
 
     def throttle(self) -> Response:
+        # As Shopify does when the bucket runs dry: the request asked for more than is left.
+        self._refill()
         return json_response({
             "errors": [{"message": "Throttled", "extensions": {
                 "code": "THROTTLED", "documentation": "https://shopify.dev/api/usage/rate-limits"}}],
-            "extensions": {"cost": self._cost(100, None, available=max(0.0, 100 - 1))}})
+            "extensions": {"cost": self._cost(int(self._available) + 1, None)}})
 
     def error(self) -> Response:
         if self.gate.rng.random() < 0.5:
             return self.down()
         return json_response({"errors": "An unexpected error occurred"}, 500)
 
-    def _cost(self, requested: float, actual: float | None, available: float | None = None):
+    def _cost(self, requested: float, actual: float | None) -> dict:
         return {"requestedQueryCost": requested, "actualQueryCost": actual, "throttleStatus": {
-            "maximumAvailable": self.bucket_size,
-            "currentlyAvailable": int(self._available if available is None else available),
+            "maximumAvailable": self.bucket_size, "currentlyAvailable": int(self._available),
             "restoreRate": self.restore_rate}}
 
     def _refill(self) -> None:
@@ -369,6 +369,8 @@ class ShopifySim(VendorSim):
 
     # -- bulk operations -------------------------------------------------------------------
     def _start_bulk(self, query: str) -> dict:
+        if self.operations:  # a running operation carries on while nobody polls it
+            self._advance(self.operations[-1])
         if self.operations and self.operations[-1]["status"] in ("CREATED", "RUNNING"):
             return {"bulkOperation": None, "userErrors": [{
                 "field": None, "code": "OPERATION_IN_PROGRESS",

@@ -4,6 +4,7 @@ JSON answers. Each vendor subclass renders its own error shapes."""
 from __future__ import annotations
 
 import json
+import zlib
 from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
@@ -24,7 +25,7 @@ class VendorSim:
     def __init__(self, world: World, token: str) -> None:
         self.world = world
         self.token = token
-        self.gate = Gate(seed=hash(self.role) & 0xFFFF)
+        self.gate = Gate(seed=zlib.crc32(self.role.encode()))  # stable across processes
         self.storage_token_leaks = 0  # requests to storage URLs that carried our token
 
     # -- vendor-specific answers (subclasses) ---------------------------------------------

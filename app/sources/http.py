@@ -88,9 +88,13 @@ class VendorClient:
         """Whether a 401 is worth one more try (some vendors say 401 when busy)."""
         return False
 
+    async def pace(self, cost: float) -> None:
+        """Wait, before every attempt, until the vendor's rate budget allows `cost`."""
+
     # -- requests -----------------------------------------------------------------------
-    async def post_json(self, url: str, body: Any, params: dict | None = None) -> Any:
-        response = await self.request("POST", url, json=body, params=params)
+    async def post_json(self, url: str, body: Any, params: dict | None = None,
+                        cost: float = 1.0) -> Any:
+        response = await self.request("POST", url, cost=cost, json=body, params=params)
         return self.json(response)
 
     def json(self, response: httpx.Response) -> Any:
@@ -101,9 +105,11 @@ class VendorClient:
                 f"{self.system}: {response.request.method} {response.request.url.path}: "
                 f"answer is not JSON: {short(response.text)!r}")) from None
 
-    async def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+    async def request(self, method: str, url: str, cost: float = 1.0,
+                      **kwargs: Any) -> httpx.Response:
         attempt = 0
         while True:
+            await self.pace(cost)
             wait, problem = await self._attempt(method, url, attempt, kwargs)
             if wait is None:
                 return problem  # type: ignore[return-value]  (the response)

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from app.records import CountRow, EventRow, LocationRow, Page
-from app.sources.base import Fields, Window
+from app.sources.base import Fields, Window, quick_or_careful
 from app.sources.errors import PayloadError
 from app.sources.http import HttpSettings, VendorClient, short
 
@@ -81,6 +81,7 @@ class NetSuiteConnector:
             {"Authorization": f"Bearer {token}", "Prefer": "transient"},
             settings, secrets=[token], transport=transport, sleep=sleep)
         self.stats = self.client.stats
+        self._count = quick_or_careful(self._quick_count, self._careful_count)
 
     async def aclose(self) -> None:
         await self.client.aclose()
@@ -88,34 +89,45 @@ class NetSuiteConnector:
     async def _page(self, sql: str, offset: int) -> tuple[list, bool]:
         body = await self.client.post_json(
             ENDPOINT, {"q": sql}, params={"limit": self.limit, "offset": offset})
-        result = Fields(self.system, "suiteql", body)
-        items = result.list("items")
+        items = Fields(self.system, "suiteql", body).list("items")
+        if not all(type(item) is dict for item in items):
+            raise PayloadError(f"{self.system}: suiteql.items should hold objects")
         if not isinstance(body.get("hasMore"), bool):
             raise PayloadError(f"{self.system}: suiteql.hasMore should be true or false")
         return items, body["hasMore"]
 
-    async def _partitioned(self, template: str, extra: str, key: Callable[[Fields], tuple]
-                           ) -> AsyncIterator[list[Fields]]:
-        """Every row of a keyset-ordered query, however many, as pages of Fields."""
+    async def _partitioned(self, template: str, extra: str, key: Callable[[dict], tuple]
+                           ) -> AsyncIterator[list[dict]]:
+        """Every row of a keyset-ordered query, however many, as pages of row objects.
+
+        A partition that fills the 100,000-row cap may say hasMore: false even though
+        rows remain, so a full partition always starts another after its last key.
+        """
         last = (0, 0)
         while True:
             sql = template.format(item=last[0], location=last[1], extra=extra)
-            offset, more = 0, True
-            while more and offset < QUERY_CAP:
-                items, more = await self._page(sql, offset)
-                rows = [Fields(self.system, "item", raw) for raw in items]
+            offset, read, more = 0, 0, True
+            while more and offset + self.limit <= QUERY_CAP:
+                rows, more = await self._page(sql, offset)
                 if rows:
                     yield rows
-                    last = key(rows[-1])
+                    try:
+                        last = key(rows[-1])
+                    except (KeyError, TypeError, ValueError):
+                        raise PayloadError(f"{self.system}: a row without its key "
+                                           f"columns: {short(repr(rows[-1]))}") from None
+                read += len(rows)
                 offset += self.limit
-                if not items:
+                if not rows:
                     return
-            if not more:
+            if read < QUERY_CAP - self.limit and not more:
                 return
 
     def _time(self, text: str) -> int:
-        parsed = datetime.strptime(text, "%Y-%m-%d %H:%M:%S").replace(tzinfo=self.zone)
-        return int(parsed.timestamp())
+        # TO_CHAR(..., 'YYYY-MM-DD HH24:MI:SS') in the account's zone
+        if len(text) != 19:
+            raise ValueError(text)
+        return int(datetime.fromisoformat(text).replace(tzinfo=self.zone).timestamp())
 
     def _since(self, epoch: int | None, column: str) -> str:
         if epoch is None:
@@ -123,8 +135,19 @@ class NetSuiteConnector:
         local = datetime.fromtimestamp(epoch, self.zone).strftime("%Y-%m-%d %H:%M:%S")
         return f" AND {column} > TO_TIMESTAMP('{local}', {TIME_MASK})"
 
-    def _count(self, row: Fields) -> CountRow:
+    def _quick_count(self, raw: dict) -> CountRow:
+        sku, location, changed = raw["sku"], raw["location_id"], raw.get("changed_at")
+        if not (type(sku) is str and sku and type(location) is str and location):
+            raise TypeError
+        get = raw.get
+        return CountRow(sku, location, int(get("on_hand", "0")), int(get("available", "0")),
+                        int(get("committed", "0")), int(get("in_transit", "0")),
+                        None if changed is None else self._time(changed),
+                        get("display_name"))
+
+    def _careful_count(self, raw: dict) -> CountRow:
         # A NULL quantity is left out of the answer; in aggregateItemLocation it means 0.
+        row = Fields(self.system, "item", raw)
         return CountRow(
             sku=row.text("sku"), location_id=row.text("location_id"),
             on_hand=row.int("on_hand", default=0), available=row.int("available", default=0),
@@ -133,7 +156,8 @@ class NetSuiteConnector:
             updated_at=row.time("changed_at", self._time),
             name=row.text("display_name", optional=True))
 
-    def _event(self, row: Fields) -> EventRow:
+    def _event(self, raw: dict) -> EventRow:
+        row = Fields(self.system, "item", raw)
         txn_type = row.text("type")
         if txn_type not in EVENT_TYPES:
             raise PayloadError(f"{self.system}: transaction type {txn_type!r} was not asked for")
@@ -157,17 +181,17 @@ class NetSuiteConnector:
 
     async def read(self, window: Window) -> AsyncIterator[Page]:
         yield Page(locations=await self._locations())
-        key = lambda r: (r.int("item_id"), r.int("location_id"))  # noqa: E731
+        key = lambda r: (int(r["item_id"]), int(r["location_id"]))  # noqa: E731
         extra = self._since(window.counts_since, "ail.lastquantityavailablechange")
         async for rows in self._partitioned(STOCK, extra, key):
             yield Page(counts=[self._count(r) for r in rows])
-        key = lambda r: (r.int("txn_id"), r.int("line_id"))  # noqa: E731
+        key = lambda r: (int(r["txn_id"]), int(r["line_id"]))  # noqa: E731
         extra = self._since(window.events_since, "t.createddate")
         async for rows in self._partitioned(EVENTS, extra, key):
             yield Page(events=[self._event(r) for r in rows])
 
     async def read_sku(self, sku: str) -> AsyncIterator[Page]:
         quoted = "'" + sku.replace("'", "''") + "'"
-        key = lambda r: (r.int("item_id"), r.int("location_id"))  # noqa: E731
+        key = lambda r: (int(r["item_id"]), int(r["location_id"]))  # noqa: E731
         async for rows in self._partitioned(STOCK, f" AND i.itemid = {quoted}", key):
             yield Page(counts=[self._count(r) for r in rows])

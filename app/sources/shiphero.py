@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 import httpx
 
 from app.records import CountRow, EventRow, LocationRow, Page
-from app.sources.base import Fields, Window, iso_epoch, merge
+from app.sources.base import Fields, Window, iso_epoch, merge, quick_or_careful
 from app.sources.errors import PayloadError
 from app.sources.http import HttpSettings, Throttle, Transient, VendorClient, short
 
@@ -94,6 +94,7 @@ class ShipHeroConnector:
             secrets=[token], transport=transport, sleep=sleep)
         self.stats = self.client.stats
         self._warehouses: dict[str, tuple[str, str | None]] = {}  # id → (legacy id, name)
+        self._product = quick_or_careful(_quick_product, self._careful_product)
 
     async def aclose(self) -> None:
         await self.client.aclose()
@@ -131,7 +132,7 @@ class ShipHeroConnector:
                 return
             after = info.text("endCursor")
 
-    def _product(self, node: dict, legacy: str) -> CountRow:
+    def _careful_product(self, node: dict, legacy: str) -> CountRow:
         wp = Fields(self.system, "warehouse_product", node)
         product = node.get("product") if isinstance(node.get("product"), dict) else {}
         return CountRow(
@@ -180,6 +181,18 @@ class ShipHeroConnector:
             async for edges in self._pages(PRODUCTS, "warehouse_products", variables):
                 rows += [self._product(_node(e), legacy) for e in edges]
         yield Page(counts=[r for r in rows if r.sku == sku])
+
+
+def _quick_product(node: dict, legacy: str) -> CountRow:
+    sku, on_hand, available, allocated = (node["sku"], node["on_hand"], node["available"],
+                                          node["allocated"])
+    if not (type(sku) is str and sku and type(on_hand) is type(available) is type(allocated)
+            is int):
+        raise TypeError
+    updated, product = node["updated_at"], node.get("product")
+    return CountRow(sku, legacy, on_hand, available, allocated, None,
+                    None if updated is None else iso_epoch(updated),
+                    product.get("name") if type(product) is dict else None)
 
 
 def _node(edge: object) -> dict:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import math
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -21,8 +20,8 @@ from datetime import UTC, datetime
 import httpx
 
 from app.records import CountRow, LocationRow, Page
-from app.sources.base import Fields, Window, iso_epoch, merge
-from app.sources.errors import PayloadError, SourceError
+from app.sources.base import Fields, Window, iso_epoch, merge, quick_or_careful
+from app.sources.errors import PayloadError, SourceError, UnavailableError
 from app.sources.http import HttpSettings, Throttle, Transient, VendorClient, short
 
 API_VERSION = "2025-10"
@@ -30,7 +29,7 @@ NAMES = '["available", "on_hand", "committed", "incoming"]'
 LEVEL = f"updatedAt location {{ id }} quantities(names: {NAMES}) {{ name quantity }}"
 BULK_ROWS_PER_PAGE = 1000
 
-LOCATIONS = """query($after: String) { locations(first: 250, after: $after) {
+LOCATIONS = """query($after: String) { locations(first: 50, after: $after) {
   pageInfo { hasNextPage endCursor } nodes { id name } } }"""
 
 BULK_QUERY = f"""{{ inventoryItems {{ edges {{ node {{ id sku variant {{ displayName }}
@@ -42,20 +41,23 @@ RUN_BULK = """mutation($query: String!) { bulkOperationRunQuery(query: $query) {
 POLL_BULK = """query($id: ID!) { node(id: $id) { ... on BulkOperation {
   id status errorCode objectCount url partialDataUrl } } }"""
 
+# Item names come with full reads; leaving them out here keeps each page cheap.
 CHANGED_LEVELS = f"""query($location: ID!, $first: Int!, $after: String, $query: String) {{
   location(id: $location) {{ inventoryLevels(first: $first, after: $after, query: $query) {{
     pageInfo {{ hasNextPage endCursor }}
-    nodes {{ item {{ sku variant {{ displayName }} }} {LEVEL} }} }} }} }}"""
+    nodes {{ item {{ sku }} {LEVEL} }} }} }} }}"""
 
-ONE_SKU = f"""query($query: String!) {{ inventoryItems(first: 10, query: $query) {{
+# SKUs are not unique in Shopify; three matches and 50 locations stay under 1000 points.
+ONE_SKU = f"""query($query: String!) {{ inventoryItems(first: 3, query: $query) {{
   nodes {{ sku variant {{ displayName }}
-    inventoryLevels(first: 100) {{ nodes {{ {LEVEL} }} }} }} }} }}"""
+    inventoryLevels(first: 50) {{ nodes {{ {LEVEL} }} }} }} }} }}"""
 
 
 class ShopifyClient(VendorClient):
     """Adds Shopify's cost-based throttle: read the bucket, pace, honour THROTTLED."""
 
     bucket: tuple[float, float, float] | None = None  # available, restore/s, when seen
+    maximum = 1000.0
 
     def check(self, response: httpx.Response) -> None:
         body = self.json(response)
@@ -66,16 +68,17 @@ class ShopifyClient(VendorClient):
         try:
             available = float(status["currentlyAvailable"])
             restore = float(status["restoreRate"]) or 1.0
+            self.maximum = float(status.get("maximumAvailable") or self.maximum)
             self.bucket = (available, restore, time.monotonic())
         except (KeyError, TypeError, ValueError):
             available, restore = None, None
         errors = body.get("errors")
         for error in errors if isinstance(errors, list) else []:
             code = ((error if isinstance(error, dict) else {}).get("extensions") or {}).get("code")
-            if code == "THROTTLED":
+            if code == "THROTTLED":  # wait until the bucket holds what this query costs
                 requested = float(cost.get("requestedQueryCost") or 50)
-                deficit = requested - (available or 0)
-                raise Throttle(max(1.0, math.ceil(deficit / (restore or 50))), "query cost")
+                deficit = requested - (available if available is not None else 0)
+                raise Throttle(max(0.5, deficit / (restore or 50)), "query cost")
             if code == "INTERNAL_SERVER_ERROR":
                 raise Transient(f"Shopify internal error: {short(error.get('message', ''))}")
 
@@ -93,13 +96,20 @@ class ShopifyClient(VendorClient):
             return short(str(errors[0].get("message")))
         return short(response.text)
 
-    def pause_for(self, cost: float) -> float:
-        """Seconds to wait so a query of `cost` finds enough points in the bucket."""
+    async def pace(self, cost: float) -> None:
+        """Wait until a query of `cost` finds enough points in the bucket.
+
+        The points are taken from our estimate at once, so concurrent requests queue
+        behind each other instead of all spending the same points.
+        """
         if self.bucket is None:
-            return 0.0
+            return
         available, restore, seen = self.bucket
-        available += (time.monotonic() - seen) * restore
-        return max(0.0, (cost - available) / restore)
+        now = time.monotonic()
+        available = min(available + (now - seen) * restore, self.maximum)
+        self.bucket = (available - cost, restore, now)
+        if cost > available:
+            await self._sleep((cost - available) / restore)
 
 
 class ShopifyConnector:
@@ -119,14 +129,20 @@ class ShopifyConnector:
         self._sleep = sleep
         self._poll = poll_seconds
         self._locations: list[LocationRow] = []
+        self._costs: dict[str, float] = {}  # what Shopify charged for a query last time
+        self._level = quick_or_careful(_quick_level, self._careful_level)
 
     async def aclose(self) -> None:
         await self.client.aclose()
 
     async def _query(self, query: str, variables: dict, cost: float = 10) -> Fields:
-        if pause := self.client.pause_for(cost):
-            await self._sleep(pause)
-        body = await self.client.post_json(self.endpoint, {"query": query, "variables": variables})
+        key = f"{variables.get('first')}:{query}"
+        body = await self.client.post_json(
+            self.endpoint, {"query": query, "variables": variables},
+            cost=self._costs.get(key, cost))
+        charged = ((body.get("extensions") or {}).get("cost") or {}).get("requestedQueryCost")
+        if isinstance(charged, int | float):
+            self._costs[key] = float(charged)
         errors = body.get("errors")
         if errors:
             first = errors[0] if isinstance(errors, list) and errors else errors
@@ -137,7 +153,7 @@ class ShopifyConnector:
     async def _load_locations(self) -> list[LocationRow]:
         rows, after = [], None
         while True:
-            data = (await self._query(LOCATIONS, {"after": after})).obj("locations")
+            data = (await self._query(LOCATIONS, {"after": after}, cost=52)).obj("locations")
             for raw in data.list("nodes"):
                 loc = Fields(self.system, "location", raw)
                 rows.append(LocationRow(loc.text("id"), loc.text("name", optional=True)))
@@ -148,7 +164,7 @@ class ShopifyConnector:
         self._locations = rows
         return rows
 
-    def _level(self, raw: dict, sku: str, name: str | None) -> CountRow:
+    def _careful_level(self, raw: dict, sku: str, name: str | None) -> CountRow:
         level = Fields(self.system, "inventoryLevel", raw)
         quantities = {}
         for q in level.list("quantities"):
@@ -172,11 +188,12 @@ class ShopifyConnector:
             yield page
 
     async def _changed(self, location: str, query: str) -> AsyncIterator[Page]:
-        after = None
+        # Shopify charges for the rows asked for, not the rows returned: start small
+        # (usually little has changed) and grow while pages come back full.
+        after, first = None, min(25, self.page_size)
         while True:
-            variables = {"location": location, "first": self.page_size, "after": after,
-                         "query": query}
-            data = await self._query(CHANGED_LEVELS, variables, cost=2 + 4 * self.page_size)
+            variables = {"location": location, "first": first, "after": after, "query": query}
+            data = await self._query(CHANGED_LEVELS, variables, cost=4 + 4 * first)
             levels = data.obj("location").obj("inventoryLevels")
             rows = []
             for raw in levels.list("nodes"):
@@ -188,11 +205,11 @@ class ShopifyConnector:
             info = levels.obj("pageInfo")
             if not info.record.get("hasNextPage"):
                 return
-            after = info.text("endCursor")
+            after, first = info.text("endCursor"), min(first * 2, self.page_size)
 
     async def read_sku(self, sku: str) -> AsyncIterator[Page]:
         escaped = sku.replace("\\", "\\\\").replace("'", "\\'")
-        data = await self._query(ONE_SKU, {"query": f"sku:'{escaped}'"}, cost=500)
+        data = await self._query(ONE_SKU, {"query": f"sku:'{escaped}'"}, cost=620)
         rows = []
         for raw in data.obj("inventoryItems").list("nodes"):
             item = Fields(self.system, "inventoryItem", raw)
@@ -208,8 +225,21 @@ class ShopifyConnector:
         url = await self._wait_for(operation)
         if url is None:  # Shopify gives no file when the query matched nothing
             return
-        async for page in self._read_jsonl(url):
-            yield page
+        # A broken download starts over: staging is keyed, so rows read twice count once.
+        attempt = 0
+        while True:
+            try:
+                async for page in self._read_jsonl(url):
+                    yield page
+                return
+            except (httpx.TransportError, _DownloadFailed) as exc:
+                if attempt >= self.client.settings.retries:
+                    raise UnavailableError(
+                        f"{self.system}: bulk file download failed: {exc} "
+                        f"(gave up after {attempt + 1} attempts)") from None
+                attempt += 1
+                self.stats.retries += 1
+                await self._sleep(self.client.backoff(attempt))
 
     async def _start_bulk(self) -> str:
         for _ in range(30):
@@ -243,10 +273,12 @@ class ShopifyConnector:
         orphans: dict[str, list[dict]] = {}  # levels that arrived before their item
         rows: list[CountRow] = []
         async with self.client.stream(url) as response:
+            self.stats.requests += 1
+            if response.status_code >= 500:
+                raise _DownloadFailed(f"HTTP {response.status_code}")
             if response.status_code != 200:
                 raise SourceError(f"{self.system}: bulk file download: HTTP "
                                   f"{response.status_code}")
-            self.stats.requests += 1
             number = 0
             async for line in response.aiter_lines():
                 number += 1
@@ -255,7 +287,10 @@ class ShopifyConnector:
                 record = _json_line(self.system, line, number)
                 parent = record.get("__parentId")
                 if parent is None:
-                    sku = record.get("sku") or None
+                    if "sku" not in record:  # selected fields are always present, maybe null
+                        raise PayloadError(f"{self.system}: bulk file line {number}: "
+                                           "inventory item without a sku field")
+                    sku = record["sku"] or None  # a null SKU cannot be compared: skip it
                     items[Fields(self.system, "inventoryItem", record).text("id")] = (
                         sku, _variant_name(record))
                     for level in orphans.pop(record["id"], []):
@@ -277,6 +312,20 @@ class ShopifyConnector:
             yield Page(counts=rows)
 
 
+def _quick_level(raw: dict, sku: str, name: str | None) -> CountRow:
+    quantities = {q["name"]: q["quantity"] for q in raw["quantities"]}
+    location, updated = raw["location"]["id"], raw["updatedAt"]
+    if type(location) is not str or any(type(v) is not int for v in quantities.values()):
+        raise TypeError
+    return CountRow(sku, location, quantities.get("on_hand"), quantities.get("available"),
+                    quantities.get("committed"), quantities.get("incoming"),
+                    None if updated is None else iso_epoch(updated), name)
+
+
+class _DownloadFailed(Exception):
+    """A retryable answer from the storage service (5xx)."""
+
+
 def _json_line(system: str, line: str, number: int) -> dict:
     try:
         record = json.loads(line)
@@ -290,7 +339,9 @@ def _json_line(system: str, line: str, number: int) -> dict:
 
 def _variant_name(item: dict) -> str | None:
     variant = item.get("variant")
-    return variant.get("displayName") if isinstance(variant, dict) else None
+    name = variant.get("displayName") if isinstance(variant, dict) else None
+    # Single-variant products are "<product> - Default Title"; the product is the name.
+    return name.removesuffix(" - Default Title") if isinstance(name, str) else None
 
 
 def _shopify_time(epoch: int) -> str:

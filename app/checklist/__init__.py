@@ -1,0 +1,1 @@
+"""The symptom catalogue, the first-response checklist and escalation packets."""

@@ -1,0 +1,200 @@
+"""The command line (CONTRACTS.md): `seamdesk [global options] [command] ...`.
+
+Exit codes: 0 ok; 1 the command ran and found something wrong (a refresh that failed or
+stopped partway); 2 bad usage, bad config or bad input, with one line on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from app import __version__
+from app.errors import SeamdeskError, UsageError
+
+
+class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("allow_abbrev", False)  # `--ful` must not quietly mean `--full`
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str) -> None:  # one line, exit 2 (argparse prints usage too)
+        raise UsageError(f"{self.prog}: {message} (see --help)")
+
+
+def _global_options(parser: argparse.ArgumentParser, defaults: bool) -> None:
+    keep = {} if defaults else {"default": argparse.SUPPRESS}
+    parser.add_argument("--config", metavar="PATH", help="config file "
+                        "(else $SEAMDESK_CONFIG, ./config.toml, the user config dir)", **keep)
+    parser.add_argument("--operator", metavar="NAME",
+                        help="who is at the terminal (else $SEAMDESK_OPERATOR, the login)",
+                        **keep)
+    parser.add_argument("--read-only", action="store_true",
+                        help="no refresh and no queue actions (support staff)", **keep)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="seamdesk", description="Find the broken handoff when the WMS, "
+                     "the ERP and the storefront disagree.")
+    parser.add_argument("--version", action="version", version=f"seamdesk {__version__}")
+    _global_options(parser, defaults=True)
+    common = _Parser(add_help=False)
+    _global_options(common, defaults=False)
+    commands = parser.add_subparsers(dest="command", parser_class=_Parser, metavar="command")
+
+    demo = commands.add_parser("demo", parents=[common], help="the TUI against the simulator")
+    demo.add_argument("--scenario", metavar="FILE", help="scenario file (default: the demo)")
+
+    sim = commands.add_parser("simulate", parents=[common],
+                              help="run the simulator server alone")
+    sim.add_argument("--scenario", metavar="FILE")
+    sim.add_argument("--host", default="127.0.0.1")
+    sim.add_argument("--port", type=int, default=0, help="0 picks a free port (default)")
+    sim.add_argument("--generate", metavar="SKUS,LOCATIONS,SEED",
+                     help="a large deterministic data set instead of a scenario")
+    sim.add_argument("--write-config", metavar="PATH",
+                     help="write a config.toml pointing at the simulator once it listens")
+
+    refresh = commands.add_parser("refresh", parents=[common],
+                                  help="read every configured system into the cache")
+    refresh.add_argument("--system", action="append", metavar="NAME",
+                         help="only this system (repeatable)")
+    refresh.add_argument("--full", action="store_true", help="full read, not incremental")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        handler = {None: _tui, "demo": _demo, "simulate": _simulate, "refresh": _refresh}
+        return handler[args.command](args)
+    except SeamdeskError as exc:
+        print(f"seamdesk: {exc.message}", file=sys.stderr)
+        return 2 if isinstance(exc, UsageError) else 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _desk(args, *, require_tokens: bool):
+    from app import config as config_module
+    from app.service import Desk, resolve_operator
+
+    path = config_module.discover(args.config)
+    config = config_module.load(path, require_tokens=require_tokens)
+    return Desk(config, operator=resolve_operator(args.operator), read_only=args.read_only)
+
+
+def _tui(args) -> int:
+    from app.tui import make_app
+
+    make_app(_desk(args, require_tokens=not args.read_only)).run()
+    return 0
+
+
+def _refresh(args) -> int:
+    from app.cli_progress import run_refresh
+
+    if args.read_only:
+        raise UsageError("refresh: not allowed with --read-only")
+    desk = _desk(args, require_tokens=True)
+    results = run_refresh(desk, args.system, args.full)
+    failed = [r.system for r in results if r.status != "complete"]
+    if failed:
+        print(f"seamdesk: refresh did not complete for {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _parse_generate(text: str) -> tuple[int, int, int]:
+    try:
+        skus, locations, seed = (int(part) for part in text.split(","))
+    except ValueError:
+        raise UsageError(f"--generate: expected SKUS,LOCATIONS,SEED, got {text!r}") from None
+    if not (1 <= skus <= 5_000_000 and 1 <= locations <= 50):
+        raise UsageError("--generate: SKUS must be 1..5000000 and LOCATIONS 1..50")
+    return skus, locations, seed
+
+
+def _world(scenario: str | None, generate: str | None):
+    from app.simulator.scenario import load_scenario
+    from app.simulator.world import from_scenario
+
+    if generate:
+        from app.simulator.generate import generate_world
+
+        return generate_world(*_parse_generate(generate))
+    if not scenario:
+        raise UsageError("simulate: give --scenario FILE or --generate SKUS,LOCATIONS,SEED")
+    return from_scenario(load_scenario(Path(scenario)))
+
+
+def _simulate(args) -> int:
+    from app.simulator.server import SimServer, Simulator, write_config
+
+    if not 0 <= args.port <= 65535:
+        raise UsageError(f"--port: {args.port} is not a port number")
+    simulator = Simulator(_world(args.scenario, args.generate))
+    server = SimServer(simulator, args.host, args.port)
+
+    def ready(port: int) -> None:
+        url = f"http://{args.host}:{port}"
+        if args.write_config:
+            write_config(simulator, url, Path(args.write_config))
+            print(f"config written to {args.write_config}", flush=True)
+        print(f"simulator '{simulator.world.name}' listening on {url} (port {port})",
+              flush=True)
+
+    try:
+        asyncio.run(server.serve(ready))
+    except OSError as exc:
+        raise UsageError(f"simulate: cannot listen on {args.host}:{args.port}: "
+                         f"{exc.strerror or exc}") from None
+    return 0
+
+
+def _demo(args) -> int:
+    import tempfile
+
+    from app import config as config_module
+    from app.cli_progress import run_refresh
+    from app.service import Desk, resolve_operator
+    from app.simulator.server import TOKEN_ENV, SimServer, Simulator, write_config
+    from app.tui import make_app
+
+    os.environ.setdefault(TOKEN_ENV, "sim")
+    world = _world(args.scenario or str(demo_scenario()), None)
+    simulator = Simulator(world)
+    server = SimServer(simulator)
+    server.start_in_thread()
+    try:
+        with tempfile.TemporaryDirectory(prefix="seamdesk-demo-") as folder:
+            path = Path(folder) / "config.toml"
+            write_config(simulator, server.url, path)
+            config = config_module.load(path)
+            desk = Desk(config, operator=resolve_operator(args.operator),
+                        read_only=args.read_only)
+            if not args.read_only:
+                run_refresh(desk, None, True)
+            make_app(desk).run()
+    finally:
+        server.stop()
+    return 0
+
+
+def demo_scenario() -> Path:
+    """scenarios/demo.toml from a source checkout, else the copy inside the wheel."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here.parent / "scenarios" / "demo.toml",
+                      here / "scenarios_data" / "demo.toml"):
+        if candidate.is_file():
+            return candidate
+    raise UsageError("the demo scenario is missing from this installation; "
+                     "pass --scenario FILE")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

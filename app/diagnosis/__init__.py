@@ -1,0 +1,1 @@
+"""Findings: pure functions from cached observations to findings (FINDINGS.md)."""

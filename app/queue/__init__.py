@@ -1,0 +1,1 @@
+"""Exception detectors, their lifecycle and the audit trail."""

@@ -1,0 +1,95 @@
+"""Shared fixtures: a clean environment, the demo world served in-process, a config
+pointing at it, and a refresh helper that runs the real connectors over ASGI."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import httpx
+import pytest
+
+from app import config as config_module
+from app.cache.engine import make_engine
+from app.clock import frozen
+from app.refresh import Refresher
+from app.simulator.scenario import load_scenario
+from app.simulator.server import Simulator, write_config
+from app.simulator.world import from_scenario
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO = ROOT / "scenarios" / "demo.toml"
+TOKEN = "sim-token-4242-do-not-leak"
+SIM_NOW = "2026-11-30T15:00:00Z"
+AFTER = 1796050800 + 5  # SIM_NOW + 5 s, for a frozen seamdesk clock
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch, tmp_path):
+    """Developer settings must not leak into tests (colours, Textual, seamdesk), and no
+    test may pick up ./config.toml from where pytest was started."""
+    monkeypatch.chdir(tmp_path)
+    for name in list(os.environ):
+        if name.startswith("TEXTUAL_SNAPSHOT"):  # the snapshot plugin's own bookkeeping
+            continue
+        if name.startswith(("TEXTUAL", "SEAMDESK_")) or name in ("NO_COLOR", "FORCE_COLOR",
+                                                                 "COLORTERM"):
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SEAMDESK_SIM_TOKEN", TOKEN)
+    monkeypatch.setenv("SEAMDESK_OPERATOR", "test-operator")
+
+
+async def nosleep(_seconds: float) -> None:
+    return None
+
+
+@pytest.fixture
+def world():
+    return from_scenario(load_scenario(DEMO))
+
+
+@pytest.fixture
+def sim(world):
+    simulator = Simulator(world, token=TOKEN)
+    world.set_clock(world.base_now)  # the simulator's clock stands still in tests
+    return simulator
+
+
+@pytest.fixture
+def config(tmp_path, sim):
+    path = tmp_path / "config.toml"
+    write_config(sim, "http://sim", path)
+    return config_module.load(path)
+
+
+@pytest.fixture
+def engine(config):
+    return make_engine(config.cache_url)
+
+
+def refresher(config, sim, engine=None, **kwargs) -> Refresher:
+    return Refresher(config, engine or make_engine(config.cache_url), clock=frozen(AFTER),
+                     transport=httpx.ASGITransport(app=sim.app), sleep=nosleep, **kwargs)
+
+
+async def refresh(config, sim, engine=None, systems=None, full=False):
+    results = await refresher(config, sim, engine).run(systems, full)
+    return {r.system: r for r in results}
+
+
+def truth(world, system: str, config) -> dict[tuple[str, str], tuple]:
+    """What the cache must hold for a system after a clean refresh: mapped locations only."""
+    mapped = set(config.settings.locations)
+    rows = {}
+    for (location, sku), count in world.view(system).items():
+        if location not in mapped or system not in world.location_index[location].systems:
+            continue
+        on_hand, available, allocated, in_transit, updated = count
+        if system == "wms":
+            in_transit = None  # ShipHero has no in-transit figure
+            on_hand, available, allocated = on_hand or 0, available or 0, allocated or 0
+        else:
+            on_hand, available = on_hand or 0, available or 0
+            allocated, in_transit = allocated or 0, in_transit or 0
+        rows[(location, sku)] = (on_hand, available, allocated, in_transit, updated)
+    return rows

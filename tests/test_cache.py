@@ -1,0 +1,150 @@
+"""The cache: SQLite settings, the upsert helper, promotion rules, retention, indexes."""
+
+from __future__ import annotations
+
+import sqlite3
+import stat
+
+import pytest
+from sqlalchemy import select, text
+
+from app.cache import queries
+from app.cache.engine import make_engine, writer
+from app.cache.models import CountHistory, Item, Meta
+from app.cache.upsert import bulk_insert
+from app.cache.writer import CacheWriter
+from app.records import CountRow, Page, RunStats
+
+CODES = {"W1": "DAL1"}
+
+
+@pytest.fixture
+def engine(tmp_path):
+    return make_engine(f"sqlite:///{tmp_path / 'cache.db'}")
+
+
+def row(sku="A", on_hand=10, available=8, updated=100, location="W1"):
+    return CountRow(sku, location, on_hand, available, 2, 0, updated)
+
+
+def run(cache: CacheWriter, pages, *, status="complete", full=True, at=1000):
+    cache.register({"wms": ("shiphero", "https://wms.example")}, {"DAL1": "Dallas"})
+    run_id = cache.start_run("wms", "full" if full else "incremental", at, None)
+    for page in pages:
+        cache.write_page(run_id, "wms", Page(counts=page), at, CODES, RunStats())
+    cache.finish_run(run_id, "wms", status=status, finished_at=at + 1, stats=RunStats(),
+                     full=full, started_at=at)
+    return run_id
+
+
+def test_the_file_is_private_and_in_wal_mode(tmp_path, engine):
+    mode = stat.S_IMODE((tmp_path / "cache.db").stat().st_mode)
+    assert mode == 0o600
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
+
+
+def test_writers_take_the_lock_at_begin(tmp_path, engine):
+    other = sqlite3.connect(tmp_path / "cache.db", timeout=0)
+    with writer(engine).begin(), pytest.raises(sqlite3.OperationalError, match="locked"):
+        other.execute("BEGIN IMMEDIATE")
+    other.execute("BEGIN IMMEDIATE")  # free again once the writer committed
+    other.rollback()
+
+
+def test_bulk_insert_upserts_and_can_keep_existing_values(engine):
+    table = Item.__table__
+    with engine.begin() as conn:
+        bulk_insert(conn, table, ("sku", "name"), [("A", "Apple"), ("B", None)])
+        bulk_insert(conn, table, ("sku", "name"), [("A", None), ("B", "Banana")],
+                    key=("sku",), keep_existing=("name",))
+        bulk_insert(conn, Meta.__table__, ("key", "value"), [("k", "1")], key=("key",))
+        bulk_insert(conn, Meta.__table__, ("key", "value"), [("k", "2")], key=("key",),
+                    update=())
+    with engine.connect() as conn:
+        assert dict(conn.execute(select(Item.sku, Item.name)).all()) == \
+            {"A": "Apple", "B": "Banana"}
+        assert conn.scalar(select(Meta.value)) == "1"
+
+
+def test_a_complete_run_is_promoted_and_a_partial_one_is_discarded(engine):
+    cache = CacheWriter(engine)
+    run(cache, [[row(on_hand=10)]])
+    assert queries.current_counts(engine, "wms")[("DAL1", "A")][0] == 10
+    run(cache, [[row(on_hand=99)]], status="partial", at=2000)
+    assert queries.current_counts(engine, "wms")[("DAL1", "A")][0] == 10
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM count_staging")).scalar() == 0
+
+
+def test_duplicates_within_a_run_count_once_and_are_reported(engine):
+    cache = CacheWriter(engine)
+    run_id = run(cache, [[row(on_hand=1), row(on_hand=2)], [row(on_hand=3)]])
+    assert queries.current_counts(engine, "wms")[("DAL1", "A")][0] == 3
+    with engine.connect() as conn:
+        assert conn.execute(text(f"SELECT duplicates FROM sync_run WHERE id={run_id}")
+                            ).scalar() == 2
+
+
+def test_history_records_changes_only_and_read_time_follows_complete_runs(engine):
+    cache = CacheWriter(engine)
+    run(cache, [[row(on_hand=10, updated=100)]], at=1000)
+    run(cache, [[row(on_hand=10, updated=100)]], at=2000)
+    run(cache, [[row(on_hand=12, updated=150)]], at=3000)
+    history = queries.history(engine, "A", "DAL1")
+    assert [(h.on_hand, h.read_at) for h in history] == [(12, 3000), (10, 1000)]
+    run(cache, [[row(on_hand=12, updated=150)]], at=4000)
+    assert queries.latest(engine, "A", "DAL1")["wms"].read_at == 4000
+
+
+def test_incremental_runs_never_drop_rows_but_full_runs_do(engine):
+    cache = CacheWriter(engine)
+    run(cache, [[row("A"), row("B")]])
+    run(cache, [[row("A", on_hand=5)]], full=False, at=2000)
+    assert set(queries.current_counts(engine, "wms")) == {("DAL1", "A"), ("DAL1", "B")}
+    run(cache, [[row("A", on_hand=5)]], full=True, at=3000)
+    assert set(queries.current_counts(engine, "wms")) == {("DAL1", "A")}
+
+
+def test_rows_at_unmapped_locations_are_counted_not_stored(engine):
+    cache = CacheWriter(engine)
+    run_id = cache.start_run("wms", "full", 1000, None)
+    unmapped = cache.write_page(run_id, "wms", Page(counts=[row(location="W9")]), 1000, CODES,
+                                RunStats())
+    assert unmapped == 1
+
+
+def test_prune_keeps_each_keys_state_as_of_the_cutoff(engine):
+    cache = CacheWriter(engine)
+    for at, on_hand in ((1000, 1), (2000, 2), (3000, 3), (9000, 9)):
+        run(cache, [[row(on_hand=on_hand, updated=at)]], at=at)
+    assert cache.prune(cutoff=5000) == 2
+    with engine.connect() as conn:
+        kept = conn.execute(select(CountHistory.on_hand).order_by(CountHistory.read_at))
+        assert [r[0] for r in kept] == [3, 9]
+
+
+def test_interrupted_runs_are_closed_and_their_staging_dropped(engine):
+    cache = CacheWriter(engine)
+    run_id = cache.start_run("wms", "full", 1000, None)
+    cache.write_page(run_id, "wms", Page(counts=[row()]), 1000, CODES, RunStats())
+    assert cache.abandon_interrupted(now=2000) == 1
+    assert queries.last_run(engine, "wms").error.startswith("interrupted")
+    assert queries.current_counts(engine, "wms") == {}
+
+
+@pytest.mark.parametrize("sql,index", [
+    ("SELECT * FROM count_current WHERE system IN ('wms', 'erp', 'storefront') AND sku='A'"
+     " AND location='DAL1'", "PRIMARY KEY (system=? AND sku=? AND location=?)"),
+    ("SELECT * FROM count_current WHERE system IN ('wms', 'erp') AND sku='A'",
+     "PRIMARY KEY (system=? AND sku=?)"),
+    ("SELECT * FROM count_history WHERE system IN ('wms', 'erp') AND sku='A'"
+     " AND location='DAL1' ORDER BY read_at DESC", "PRIMARY KEY (system=? AND sku=? AND"),
+    ("SELECT * FROM inventory_event WHERE sku='A' AND location='DAL1' AND at > 5",
+     "ix_inventory_event_sku"),
+])
+def test_lookups_use_an_index(engine, sql, index):
+    with engine.connect() as conn:
+        plan = " ".join(r[-1] for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}"))
+    assert "SCAN" not in plan.replace("SCAN CONSTANT", "") and index in plan

@@ -1,0 +1,92 @@
+"""The command line: exit codes and one-line errors, in-process and as a real process."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from app.cli import main
+from tests.conftest import DEMO, TOKEN
+
+SEAMDESK = [sys.executable, "-m", "app.cli"]
+
+
+@pytest.mark.parametrize("argv,expected", [
+    (["frobnicate"], "invalid choice: 'frobnicate'"),
+    (["refresh", "--ful"], "unrecognized arguments: --ful"),
+    (["simulate"], "give --scenario FILE or --generate"),
+    (["simulate", "--generate", "10,x,1"], "--generate: expected SKUS,LOCATIONS,SEED"),
+    (["simulate", "--generate", "0,1,1"], "SKUS must be"),
+    (["simulate", "--scenario", "/nope.toml"], "/nope.toml: no such scenario file"),
+    (["--config", "/nope/config.toml", "refresh"], "/nope/config.toml: no such config file"),
+    (["refresh", "--read-only"], "not allowed with --read-only"),
+    (["simulate", "--scenario", str(DEMO), "--port", "70000"], "not a port number"),
+])
+def test_bad_input_is_one_line_and_exit_2(argv, expected, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert expected in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_global_options_work_after_the_command(capsys, tmp_path):
+    assert main(["refresh", "--config", str(tmp_path / "none.toml")]) == 2
+    assert "none.toml: no such config file" in capsys.readouterr().err
+
+
+def _start_simulator(tmp_path: Path, *extra: str) -> tuple[subprocess.Popen, Path]:
+    config = tmp_path / "config.toml"
+    env = {**os.environ, "SEAMDESK_SIM_TOKEN": TOKEN}
+    process = subprocess.Popen(
+        [*SEAMDESK, "simulate", "--port", "0", "--write-config", str(config), *extra],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
+    line = process.stdout.readline()  # "config written ..." once the socket listens
+    assert "config written" in line, process.stderr.read()
+    assert "listening on http://127.0.0.1:" in process.stdout.readline()
+    return process, config
+
+
+def _seamdesk(*argv: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "SEAMDESK_SIM_TOKEN": TOKEN}
+    return subprocess.run([*SEAMDESK, *argv], capture_output=True, text=True, env=env,
+                          cwd=cwd, stdin=subprocess.DEVNULL, timeout=120)
+
+
+@pytest.mark.slow
+def test_simulate_then_refresh_over_a_real_socket(tmp_path):
+    simulator, config = _start_simulator(tmp_path, "--scenario", str(DEMO))
+    try:
+        first = _seamdesk("--config", str(config), "refresh", cwd=tmp_path)
+        second = _seamdesk("--config", str(config), "refresh", "--system", "erp", cwd=tmp_path)
+    finally:
+        simulator.send_signal(signal.SIGINT)
+        simulator.wait(timeout=10)
+    assert first.returncode == 0, first.stderr
+    lines = first.stdout.splitlines()
+    assert [line.split(":")[0] for line in lines] == ["wms", "erp", "storefront"]
+    assert all(": complete (full)" in line for line in lines)
+    assert second.returncode == 0 and second.stdout.startswith("erp: complete (incremental)")
+    with sqlite3.connect(tmp_path / "seamdesk.db") as db:
+        assert db.execute("SELECT count(*) FROM count_current").fetchone()[0] == 60
+    assert TOKEN not in (tmp_path / "seamdesk.db").read_bytes().decode("latin-1")
+
+
+@pytest.mark.slow
+def test_a_system_that_is_down_fails_the_refresh_with_exit_1(tmp_path):
+    simulator, config = _start_simulator(tmp_path, "--generate", "50,2,1")
+    simulator.send_signal(signal.SIGINT)
+    simulator.wait(timeout=10)
+    text = config.read_text().replace("[refresh]", "")
+    config.write_text(text + "\n[refresh]\nretries = 1\nbackoff_seconds = 0\n")
+    started = time.monotonic()
+    result = _seamdesk("--config", str(config), "refresh", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "refresh did not complete for wms, erp, storefront" in result.stderr
+    assert "connection failed" in result.stdout
+    assert time.monotonic() - started < 60

@@ -1,0 +1,81 @@
+"""The shared HTTP layer: retries, backoff, Retry-After, auth and redaction."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+import respx
+
+from app.sources.errors import AuthError, PayloadError, UnavailableError
+from app.sources.http import HttpSettings, VendorClient, retry_after
+
+SECRET = "tok-SECRET-123"
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.waits: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+
+
+def client(sleep, retries=3):
+    return VendorClient("erp", "https://erp.example", {"Authorization": f"Bearer {SECRET}"},
+                        HttpSettings(timeout=1, retries=retries, backoff=0.01),
+                        secrets=[SECRET], sleep=sleep)
+
+
+@respx.mock
+async def test_retry_after_is_honoured_on_429():
+    route = respx.get("https://erp.example/x").mock(side_effect=[
+        httpx.Response(429, headers={"Retry-After": "7"}), httpx.Response(200, json={})])
+    sleep = Recorder()
+    http = client(sleep)
+    response = await http.request("GET", "/x")
+    assert response.status_code == 200 and route.call_count == 2
+    assert sleep.waits == [7.0]
+    assert (http.stats.requests, http.stats.throttled, http.stats.retries) == (2, 1, 1)
+
+
+@respx.mock
+async def test_server_errors_back_off_then_give_up_with_the_reason():
+    respx.get("https://erp.example/x").mock(return_value=httpx.Response(503, text="busy"))
+    sleep = Recorder()
+    with pytest.raises(UnavailableError, match=r"HTTP 503: busy \(gave up after 4 attempts\)"):
+        await client(sleep).request("GET", "/x")
+    assert len(sleep.waits) == 3 and all(0 <= w <= 0.08 for w in sleep.waits)
+
+
+@respx.mock
+async def test_timeouts_and_connection_failures_are_retried():
+    respx.get("https://erp.example/x").mock(side_effect=[
+        httpx.ReadTimeout("slow"), httpx.ConnectError("refused"), httpx.Response(200)])
+    assert (await client(Recorder()).request("GET", "/x")).status_code == 200
+
+
+@respx.mock
+async def test_auth_failures_are_not_retried_and_leak_no_secret():
+    respx.get("https://erp.example/x").mock(
+        return_value=httpx.Response(401, text=f"bad token {SECRET}"))
+    sleep = Recorder()
+    with pytest.raises(AuthError) as caught:
+        await client(sleep).request("GET", "/x")
+    assert SECRET not in str(caught.value) and "***" in str(caught.value)
+    assert sleep.waits == []
+
+
+@respx.mock
+async def test_client_errors_are_payload_errors():
+    respx.get("https://erp.example/x").mock(return_value=httpx.Response(400, text="no"))
+    with pytest.raises(PayloadError, match="HTTP 400"):
+        await client(Recorder()).request("GET", "/x")
+
+
+def test_retry_after_reads_seconds_and_http_dates():
+    assert retry_after(httpx.Response(429, headers={"Retry-After": "2.0"})) == 2.0
+    assert retry_after(httpx.Response(429, headers={"Retry-After": "soon"})) is None
+    assert retry_after(httpx.Response(429)) is None
+    past = retry_after(httpx.Response(429, headers={
+        "Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}))
+    assert past == 0.0

@@ -1,0 +1,100 @@
+"""Refresh end to end, in-process: real connectors, simulator in the vendors' formats."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from app.cache import queries
+from app.cache.models import CountHistory, InventoryEvent, LocationRef, SyncRun
+from tests.conftest import AFTER, refresh, truth
+
+SYSTEMS = ("wms", "erp", "storefront")
+
+
+async def test_full_refresh_matches_the_scenario(config, sim, world, engine):
+    results = await refresh(config, sim, engine)
+    for system in SYSTEMS:
+        assert results[system].status == "complete", results[system].summary()
+        assert results[system].mode == "full"
+        assert queries.current_counts(engine, system) == truth(world, system, config)
+
+
+async def test_lookup_reads_each_systems_numbers_and_times(config, sim, engine):
+    await refresh(config, sim, engine)
+    latest = queries.latest(engine, "TEE-BLK-M", "DAL1")
+    assert (latest["wms"].on_hand, latest["wms"].available, latest["wms"].in_transit) == \
+        (40, 34, None)
+    assert latest["erp"].available == 34
+    assert latest["storefront"].available == 12
+    assert latest["storefront"].updated_at == 1796031600  # 2026-11-30T09:40:00Z
+    assert {o.read_at for o in latest.values()} == {AFTER}
+
+
+async def test_events_arrive_from_wms_and_erp(config, sim, engine):
+    await refresh(config, sim, engine)
+    with engine.connect() as conn:
+        rows = conn.execute(select(InventoryEvent.system, InventoryEvent.event_id,
+                                   InventoryEvent.kind, InventoryEvent.delta,
+                                   InventoryEvent.location)).all()
+    events = {(r.system, r.event_id, r.kind, r.delta, r.location) for r in rows}
+    assert ("wms", "RCV-5531", "receipt", 24, "ATL1") in events
+    assert ("wms", "SHP-7710", "shipment", -3, "RNO1") in events
+    assert ("wms", "CC-1190", "cycle_count", -4, "DAL1") in events
+    duplicates = [r for r in rows if r.system == "erp" and r.event_id == "ADJ-2231"]
+    assert len(duplicates) == 2  # the ERP posted it twice; both are kept
+
+
+async def test_unmapped_locations_are_recorded_not_compared(config, sim, engine):
+    results = await refresh(config, sim, engine)
+    assert results["storefront"].unmapped == 2
+    with engine.connect() as conn:
+        ref = conn.execute(select(LocationRef).where(LocationRef.code.is_(None))).one()
+    assert ref.name == "Austin holiday pop-up" and ref.rows == 2
+    status = {s.name: s for s in queries.system_status(engine)}
+    assert status["storefront"].unmapped_locations
+
+
+async def test_incremental_refresh_reads_only_changes(config, sim, world, engine):
+    await refresh(config, sim, engine)
+    world.set_clock(world.base_now + 3600)
+    changed = world.mutate(0.1, seed=7)
+    results = await refresh(config, sim, engine)
+    for system in SYSTEMS:
+        result = results[system]
+        assert result.mode == "incremental" and result.status == "complete"
+        assert queries.current_counts(engine, system) == truth(world, system, config)
+    read = sum(r.rows for r in results.values())
+    assert changed <= read < 50  # the changes (plus the overlap window), not everything
+
+
+async def test_unchanged_rows_add_no_history(config, sim, engine):
+    await refresh(config, sim, engine)
+    with engine.connect() as conn:
+        before = conn.scalar(select(func.count()).select_from(CountHistory))
+    await refresh(config, sim, engine, full=True)
+    with engine.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(CountHistory)) == before
+        runs = conn.execute(select(SyncRun.mode, SyncRun.status)).all()
+    assert runs.count(("full", "complete")) == 6
+
+
+async def test_a_full_refresh_drops_rows_a_system_no_longer_reports(config, sim, world,
+                                                                    engine):
+    await refresh(config, sim, engine)
+    del world.counts["erp"][("RNO1", "CAP-NVY")]
+    world.set_clock(world.base_now)
+    await refresh(config, sim, engine, ["erp"], full=True)
+    assert ("RNO1", "CAP-NVY") not in queries.current_counts(engine, "erp")
+
+
+async def test_only_named_systems_are_refreshed(config, sim, engine):
+    results = await refresh(config, sim, engine, ["erp"])
+    assert list(results) == ["erp"]
+
+
+async def test_an_unknown_system_name_is_refused(config, sim, engine):
+    from app.errors import SeamdeskError
+
+    with pytest.raises(SeamdeskError, match="no system 'pos'"):
+        await refresh(config, sim, engine, ["pos"])
