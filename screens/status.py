@@ -18,6 +18,8 @@ from app.clock import age_text, iso
 from app.refresh import SystemResult
 from app.service import Desk, SystemHealth
 
+COLUMNS = (("System", 10), ("Kind", 8), ("Last good read", 20), ("Age", 10), ("Rows", 9),
+           ("Last run", 9))
 OUTCOME_STYLE = {"complete": "green", "partial": "yellow", "failed": "red bold",
                  "running": "cyan"}
 
@@ -55,7 +57,9 @@ class StatusScreen(Screen):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        table.add_columns("System", "Kind", "Last good read", "Age", "Rows", "Last run")
+        # Fixed widths: the layout must not shift as rows arrive (or in snapshots).
+        for label, width in COLUMNS:
+            table.add_column(label, width=width)
         self.load()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="status")

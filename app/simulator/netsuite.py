@@ -16,6 +16,7 @@ import re
 import sqlite3
 import threading
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -62,6 +63,7 @@ def _date(epoch: int | None) -> str | None:
     return None if epoch is None else f"{DATE_TAG}{int(epoch):010d}"
 
 
+@lru_cache(maxsize=64)
 def _mask(mask: str) -> str:
     for oracle, python in ORACLE_MASK:
         mask = mask.replace(oracle, python)
@@ -189,8 +191,9 @@ class NetSuiteSim(VendorSim):
             except (sqlite3.Error, ValueError) as exc:
                 return self._bad("Invalid search query. Detailed unprocessed description "
                                  f"follows. Search error occurred: {exc}")
-        items = [{"links": [], **{n: _render(v) for n, v in zip(names, row, strict=True)
-                                  if v is not None}} for row in rows]
+        items = [{"links": [], **{n: v if type(v) is str and v[:2] != DATE_TAG else _render(v)
+                                  for n, v in zip(names, row, strict=True) if v is not None}}
+                 for row in rows]
         more = offset + len(items) < min(total, QUERY_CAP)  # nothing past the cap
 
         def link(rel: str, at: int) -> dict:

@@ -8,12 +8,13 @@ operations whose JSONL file flattens nested connections into lines with __parent
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import re
 import time
 from bisect import bisect_right
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
 
 from starlette.requests import Request
@@ -87,7 +88,10 @@ SEARCH_TERM = re.compile(r"(\w+):(>=|<=|>|<)?('(?:[^'\\]|\\.)*'|\"[^\"]*\"|\S+)"
 
 
 def location_gid(loc: SimLocation) -> str:
-    return f"gid://shopify/Location/{68_000_001 + loc.index}"
+    return _GIDS[loc.index]
+
+
+_GIDS = [f"gid://shopify/Location/{68_000_001 + index}" for index in range(1000)]
 
 
 def item_number(item: SimItem) -> int:
@@ -259,13 +263,13 @@ class ShopifySim(VendorSim):
             raise graphql.Fail("last is not supported by this simulator; use first")
         elif not 0 <= first <= MAX_PAGE:
             raise graphql.Fail(f"The first argument must be between 0 and {MAX_PAGE}.")
-        start = bisect_right([r.index for r in rows], _position(args.get("after")))
+        after = args.get("after")
+        start = bisect_right([r.index for r in rows], _position(after)) if after else 0
         page = rows[start:start + first]
-        has_next = start + first < len(rows)
-        info = {"hasNextPage": has_next, "hasPreviousPage": start > 0,
-                "startCursor": _cursor(page[0].index) if page else None,
-                "endCursor": _cursor(page[-1].index) if page else None}
-        return {"pageInfo": info,
+        return {"pageInfo": lambda _: {
+                    "hasNextPage": start + first < len(rows), "hasPreviousPage": start > 0,
+                    "startCursor": _cursor(page[0].index) if page else None,
+                    "endCursor": _cursor(page[-1].index) if page else None},
                 "nodes": lambda _: [node(r) for r in page],
                 "edges": lambda _: [{"cursor": _cursor(r.index), "node": node(r)} for r in page]}
 
@@ -289,19 +293,22 @@ class ShopifySim(VendorSim):
         return max((t for t in times if t is not None), default=None)
 
     def _item(self, item: SimItem, unbounded: bool = False) -> dict:
+        # Anything costly is a callable: computed only when the query selects it.
         number = item_number(item)
         name = item.name or item.sku
         return {
             "__typename": "InventoryItem", "id": f"gid://shopify/InventoryItem/{number}",
             "sku": item.sku, "tracked": True, "legacyResourceId": str(number),
-            "createdAt": _time(self.world.base_now - 86400 * 90),
-            "updatedAt": _time(self._item_updated(item) or self.world.base_now - 86400 * 90),
-            "variant": {"__typename": "ProductVariant",
-                        "id": f"gid://shopify/ProductVariant/{number + 1_000_000}",
-                        "displayName": f"{name} - Default Title", "title": "Default Title",
-                        "sku": item.sku, "product": {
-                            "__typename": "Product", "title": name,
-                            "id": f"gid://shopify/Product/{number + 2_000_000}"}},
+            "createdAt": lambda _: _time(self.world.base_now - 86400 * 90),
+            "updatedAt": lambda _: _time(self._item_updated(item)
+                                         or self.world.base_now - 86400 * 90),
+            "variant": lambda _: {
+                "__typename": "ProductVariant",
+                "id": f"gid://shopify/ProductVariant/{number + 1_000_000}",
+                "displayName": f"{name} - Default Title", "title": "Default Title",
+                "sku": item.sku, "product": {
+                    "__typename": "Product", "title": name,
+                    "id": f"gid://shopify/Product/{number + 2_000_000}"}},
             "inventoryLevels": lambda a: self._connection(
                 self._levels_of_item(item, a.get("query")), a, self._level, unbounded),
         }
@@ -335,19 +342,20 @@ class ShopifySim(VendorSim):
             unknown = [n for n in args["names"] if n not in QUANTITY_NAMES]
             if unknown:
                 raise graphql.Fail(f"Invalid quantity name: {unknown[0]}")
+            stamp = _time(updated)
             return [{"name": n, "quantity": values[n],
                      "id": f"gid://shopify/InventoryQuantity/{level_no}?name={n}",
-                     "updatedAt": _time(updated) if values[n] else None}
+                     "updatedAt": stamp if values[n] else None}
                     for n in args["names"]]
 
         return {"__typename": "InventoryLevel",
                 "id": f"gid://shopify/InventoryLevel/{level_no}?inventory_item_id={item_no}",
-                "createdAt": _time(self.world.base_now - 86400 * 90),
-                "updatedAt": _time(updated), "location": self._location(level.location),
-                "item": self._item(level.item), "quantities": quantities}
+                "createdAt": lambda _: _time(self.world.base_now - 86400 * 90),
+                "updatedAt": _time(updated), "location": lambda _: self._location(level.location),
+                "item": lambda _: self._item(level.item), "quantities": quantities}
 
     def _location(self, loc: SimLocation, unbounded: bool = False) -> dict:
-        return {"__typename": "Location", "id": location_gid(loc), "name": loc.name,
+        return {"__typename": "Location", "id": _GIDS[loc.index], "name": loc.name,
                 "isActive": True, "legacyResourceId": str(68_000_001 + loc.index),
                 "inventoryLevels": lambda a: self._connection(
                     self._levels_at(loc, a.get("query")), a, self._level, unbounded)}
@@ -457,6 +465,9 @@ def _filter_levels(levels: list, query: str | None) -> list:
     return levels
 
 
+_ENCODE = json.JSONEncoder(separators=(",", ":")).encode
+
+
 def _is_connection(value) -> bool:
     return isinstance(value, dict) and ("edges" in value or "nodes" in value)
 
@@ -466,7 +477,7 @@ def _flatten_node(node: dict, parent_id: str | None) -> Iterator[str]:
     line = {k: v for k, v in node.items() if not _is_connection(v)}
     if parent_id is not None:
         line["__parentId"] = parent_id
-    yield json.dumps(line, separators=(",", ":")) + "\n"
+    yield _ENCODE(line) + "\n"
     for value in node.values():
         if _is_connection(value):
             children = value.get("nodes") or [e["node"] for e in value.get("edges") or []]
@@ -474,12 +485,14 @@ def _flatten_node(node: dict, parent_id: str | None) -> Iterator[str]:
                 yield from _flatten_node(child, node.get("id"))
 
 
-def _chunks(lines: Iterator[str], size: int = 256) -> Iterator[bytes]:
+async def _chunks(lines: Iterator[str], size: int = 512) -> AsyncIterator[bytes]:
+    """Stream the file in chunks, letting other requests in between (no thread hop)."""
     batch: list[str] = []
     for line in lines:
         batch.append(line)
         if len(batch) >= size:
             yield "".join(batch).encode()
             batch = []
+            await asyncio.sleep(0)
     if batch:
         yield "".join(batch).encode()
