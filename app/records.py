@@ -7,14 +7,14 @@ such number (ShipHero has no in-transit figure, for example), never a made-up ze
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 EVENT_KINDS = ("adjustment", "receipt", "shipment", "transfer", "cycle_count")
 ROLES = ("wms", "erp", "storefront", "supplier", "middleware")
 """The roles a configured system can play; the first three are compared side by side."""
 
 
-@dataclass(slots=True, frozen=True, order=True)
-class CountRow:
+class CountRow(NamedTuple):  # a tuple: cheap to build by the hundred thousand
     sku: str
     location_id: str  # the system's own location id; mapped to a canonical code on write
     on_hand: int | None
@@ -25,8 +25,7 @@ class CountRow:
     name: str | None = None  # item name, when the system sends one alongside
 
 
-@dataclass(slots=True, frozen=True, order=True)
-class EventRow:
+class EventRow(NamedTuple):
     source_id: str  # unique within the system (the vendor's internal id)
     event_id: str  # the reference people and other systems use (WMS event id, document no.)
     kind: str  # one of EVENT_KINDS

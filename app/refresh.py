@@ -123,6 +123,7 @@ class Refresher:
         try:
             await self._db(self._prepare)
             results = await asyncio.gather(*(self._system(n, full) for n in names))
+            await self._db(self.writer.clear_staging)
             await self._db(self.writer.prune,
                            self.now() - self.config.settings.cache.history_days * 86400)
         finally:
@@ -134,6 +135,7 @@ class Refresher:
         self.writer.register({n: (s.kind, s.base_url) for n, s in settings.items()},
                              {code: None for code in self.config.settings.locations})
         self.writer.abandon_interrupted(self.now())
+        self.writer.clear_staging()  # under the refresh lock, no other run is staging
 
     def _window(self, system: str, full: bool) -> tuple[str, Window]:
         history_start = self.now() - self.config.settings.cache.history_days * 86400

@@ -6,8 +6,9 @@ the same run on the same machine:
                  process; baseline: raw sqlite3.executemany of the same rows into a table
                  shaped like count_current (same columns, same key), one transaction, the
                  cache's own WAL settings.
-  write stage    the time refresh spent writing to the cache (staging pages + promotion,
-                 from sync_run.write_ms) against the same raw baseline.
+  write stage    the cache-write stage alone: the same rows, normalized as the connectors
+                 yield them, written through CacheWriter (pages of 1,000, one transaction
+                 each, then promotion) into a fresh cache, against the same raw baseline.
   peak RSS       of that refresh process, and against a data set ten times smaller.
   incremental    1% of rows changed in the simulator, then `seamdesk refresh`: its time
                  against the full refresh's.
@@ -65,22 +66,48 @@ def run_refresh(folder: Path, *extra: str) -> tuple[float, int]:
     return seconds, usage.ru_maxrss
 
 
-def cache_figures(folder: Path) -> tuple[int, float]:
+def cached_rows(folder: Path) -> int:
     with sqlite3.connect(folder / "seamdesk.db") as db:
-        rows = db.execute("SELECT count(*) FROM count_current").fetchone()[0]
-        write_ms = db.execute("SELECT sum(write_ms) FROM sync_run WHERE mode = 'full'"
-                              ).fetchone()[0]
-    return rows, write_ms / 1000
+        return db.execute("SELECT count(*) FROM count_current").fetchone()[0]
 
 
-def raw_baseline(skus: int, locations: int, folder: Path) -> float:
-    """Rows per second for raw sqlite3.executemany of the same count rows."""
+def write_stage(skus: int, locations: int, folder: Path, repeat: int = 3
+                ) -> tuple[float, float]:
+    """Rows per second: (CacheWriter, raw sqlite3.executemany) for the same rows, each the
+    best of `repeat` interleaved tries (this machine's speed drifts from second to second)."""
+    from app.cache.engine import make_engine
+    from app.cache.writer import CacheWriter
+    from app.records import CountRow, Page, RunStats
+
     world = generate_world(skus, locations, 1)
-    rows = [(system, sku, location, *count[:4], count[4], 0, 1)
-            for system, counts in world.counts.items()
-            for (location, sku), count in counts.items()]
+    codes = {loc.code: loc.code for loc in world.locations}
+    pages = {system: [CountRow(sku, location, *count[:4], count[4], None)
+                      for (location, sku), count in sorted(counts.items(),
+                                                           key=lambda kv: kv[0][::-1])]
+             for system, counts in world.counts.items()}
+    raw_rows = [(system, row.sku, row.location_id, *row[2:7], 0, 1)
+                for system, rows in pages.items() for row in rows]
     del world
-    db = sqlite3.connect(folder / "raw.db", isolation_level=None)
+    ours, raw = 0.0, 0.0
+    for attempt in range(repeat):
+        writer = CacheWriter(make_engine(f"sqlite:///{folder / f'write-stage-{attempt}.db'}"))
+        writer.register({s: ("bench", "http://bench") for s in pages}, dict.fromkeys(codes))
+        started = time.perf_counter()
+        for system, rows in pages.items():
+            run = writer.start_run(system, "full", 1, None)
+            for at in range(0, len(rows), 1000):
+                writer.write_page(run, system, Page(counts=rows[at:at + 1000]), 1, codes,
+                                  RunStats())
+            writer.finish_run(run, system, status="complete", finished_at=2,
+                              stats=RunStats(), full=True, started_at=1)
+        ours = max(ours, len(raw_rows) / (time.perf_counter() - started))
+        raw = max(raw, raw_baseline(raw_rows, folder / f"raw-{attempt}.db"))
+    return ours, raw
+
+
+def raw_baseline(rows: list[tuple], path: Path) -> float:
+    """Rows per second for raw sqlite3.executemany of the same count rows."""
+    db = sqlite3.connect(path, isolation_level=None)
     db.execute("PRAGMA journal_mode = WAL")
     db.execute("PRAGMA synchronous = NORMAL")
     db.execute("CREATE TABLE count_current (system TEXT, sku TEXT, location TEXT, on_hand INT,"
@@ -102,21 +129,22 @@ def mutate(url: str, fraction: float) -> int:
         return json.load(answer)["changed"]
 
 
-def measure(skus: int, locations: int, incremental: bool) -> dict:
+def measure(skus: int, locations: int, big: bool) -> dict:
     with tempfile.TemporaryDirectory(prefix="seamdesk-bench-") as tmp:
         folder = Path(tmp)
         simulator, url = start_simulator(folder, skus, locations)
         try:
             full_s, full_rss = run_refresh(folder, "--full")
-            rows, write_s = cache_figures(folder)
-            result = {"rows": rows, "full_s": full_s, "rss_kib": full_rss, "write_s": write_s}
-            if incremental:
+            result = {"rows": cached_rows(folder), "full_s": full_s, "rss_kib": full_rss}
+            if big:
                 result["changed"] = mutate(url, 0.01)
                 result["incremental_s"], _ = run_refresh(folder)
-            result["raw_rows_per_s"] = raw_baseline(skus, locations, folder)
         finally:
             simulator.terminate()
             simulator.wait()
+        if big:  # last: a big process forking a child would inflate the child's peak RSS
+            result["write_rows_per_s"], result["raw_rows_per_s"] = write_stage(
+                skus, locations, folder)
     return result
 
 
@@ -130,10 +158,10 @@ def main() -> int:
     parser.add_argument("--skus", type=int, default=100_000)
     parser.add_argument("--locations", type=int, default=4)
     args = parser.parse_args()
-    big = measure(args.skus, args.locations, incremental=True)
-    small = measure(max(1, args.skus // 10), args.locations, incremental=False)
+    small = measure(max(1, args.skus // 10), args.locations, big=False)
+    big = measure(args.skus, args.locations, big=True)
     rate = big["rows"] / big["full_s"]
-    write_rate = big["rows"] / big["write_s"]
+    write_rate = big["write_rows_per_s"]
     raw = big["raw_rows_per_s"]
     results = [
         line("full refresh rows/s", f"{rate:,.0f}", f"{raw:,.0f} raw", rate / raw,

@@ -6,7 +6,7 @@ import sqlite3
 import stat
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from app.cache import queries
 from app.cache.engine import make_engine, writer
@@ -74,6 +74,9 @@ def test_a_complete_run_is_promoted_and_a_partial_one_is_discarded(engine):
     assert queries.current_counts(engine, "wms")[("DAL1", "A")][0] == 10
     run(cache, [[row(on_hand=99)]], status="partial", at=2000)
     assert queries.current_counts(engine, "wms")[("DAL1", "A")][0] == 10
+    run(cache, [[row(on_hand=11)]], at=3000)  # a closed run's staged rows are ignored
+    assert queries.current_counts(engine, "wms")[("DAL1", "A")][0] == 11
+    cache.clear_staging()
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM count_staging")).scalar() == 0
 
@@ -87,13 +90,15 @@ def test_duplicates_within_a_run_count_once_and_are_reported(engine):
                             ).scalar() == 2
 
 
-def test_history_records_changes_only_and_read_time_follows_complete_runs(engine):
+def test_history_keeps_superseded_versions_and_read_time_follows_complete_runs(engine):
     cache = CacheWriter(engine)
     run(cache, [[row(on_hand=10, updated=100)]], at=1000)
     run(cache, [[row(on_hand=10, updated=100)]], at=2000)
     run(cache, [[row(on_hand=12, updated=150)]], at=3000)
     history = queries.history(engine, "A", "DAL1")
     assert [(h.on_hand, h.read_at) for h in history] == [(12, 3000), (10, 1000)]
+    with engine.connect() as conn:  # the unchanged re-read at 2000 wrote nothing
+        assert conn.scalar(select(func.count()).select_from(CountHistory)) == 1
     run(cache, [[row(on_hand=12, updated=150)]], at=4000)
     assert queries.latest(engine, "A", "DAL1")["wms"].read_at == 4000
 
@@ -120,9 +125,7 @@ def test_prune_keeps_each_keys_state_as_of_the_cutoff(engine):
     for at, on_hand in ((1000, 1), (2000, 2), (3000, 3), (9000, 9)):
         run(cache, [[row(on_hand=on_hand, updated=at)]], at=at)
     assert cache.prune(cutoff=5000) == 2
-    with engine.connect() as conn:
-        kept = conn.execute(select(CountHistory.on_hand).order_by(CountHistory.read_at))
-        assert [r[0] for r in kept] == [3, 9]
+    assert [o.on_hand for o in queries.history(engine, "A", "DAL1")] == [9, 3]
 
 
 def test_interrupted_runs_are_closed_and_their_staging_dropped(engine):

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.cache import queries
-from app.cache.models import CountHistory, InventoryEvent, LocationRef, SyncRun
+from app.cache.models import CountHistory, InventoryEvent, Item, LocationRef, SyncRun
 from tests.conftest import AFTER, refresh, truth
 
 SYSTEMS = ("wms", "erp", "storefront")
@@ -29,6 +29,14 @@ async def test_lookup_reads_each_systems_numbers_and_times(config, sim, engine):
     assert latest["storefront"].available == 12
     assert latest["storefront"].updated_at == 1796031600  # 2026-11-30T09:40:00Z
     assert {o.read_at for o in latest.values()} == {AFTER}
+
+
+async def test_item_names_are_kept_once_per_sku(config, sim, engine):
+    await refresh(config, sim, engine)
+    with engine.connect() as conn:
+        names = dict(conn.execute(select(Item.sku, Item.name)).all())
+    assert names["TEE-BLK-M"] == "Classic tee, black, M"
+    assert len(names) == 14
 
 
 async def test_events_arrive_from_wms_and_erp(config, sim, engine):

@@ -2,9 +2,10 @@
 
 Counts live in three tables: `count_staging` takes a run's pages as they arrive,
 `count_current` holds the last good observation per system/location/SKU, and
-`count_history` keeps every change (bounded by retention). A run's staged rows reach
-current and history only when the run completes, so a failed or partial run never
-replaces good data. Times are integer UTC epoch seconds.
+`count_history` keeps the observations later ones superseded (bounded by retention), so
+current + history is each key's whole timeline and an unchanged row is written once. A
+run's staged rows reach current only when the run completes, so a failed or partial run
+never replaces good data. Times are integer UTC epoch seconds.
 """
 
 from __future__ import annotations
@@ -62,6 +63,7 @@ class _Quantities(SQLModel):
 class CountStaging(_Quantities, table=True):
     __tablename__ = "count_staging"
     __table_args__ = _NO_ROWID
+    name: str | None = None  # the item's name as this system gives it
     run_id: int = Field(primary_key=True)
     system: str = Field(primary_key=True)
     sku: str = Field(primary_key=True)
@@ -78,7 +80,7 @@ class CountCurrent(_Quantities, table=True):
 
 
 class CountHistory(_Quantities, table=True):
-    """Every distinct observation, for 'history of a SKU at a location'."""
+    """Superseded observations, for 'history of a SKU at a location' (with current)."""
 
     __tablename__ = "count_history"
     __table_args__ = _NO_ROWID

@@ -71,14 +71,19 @@ def latest(engine: Engine, sku: str, location: str,
 
 def history(engine: Engine, sku: str, location: str, limit: int = 50,
             systems: tuple[str, ...] = ROLES) -> list[Observation]:
-    """Observed changes for one SKU at one location, newest first."""
-    h = CountHistory
-    query = (select(h.system, h.location, h.sku, h.on_hand, h.available, h.allocated,
-                    h.in_transit, h.updated_at, h.read_at)
-             .where(h.system.in_(systems), h.sku == sku, h.location == location)
-             .order_by(h.read_at.desc()).limit(limit))
+    """Every version seen of one SKU at one location, newest first: the superseded ones
+    in history and the current one, each with the time it was first read."""
+    rows = []
     with engine.connect() as conn:
-        return [Observation(*row) for row in conn.execute(query)]
+        for table in (CountHistory, CountCurrent):
+            query = (select(table.system, table.location, table.sku, table.on_hand,
+                            table.available, table.allocated, table.in_transit,
+                            table.updated_at, table.read_at)
+                     .where(table.system.in_(systems), table.sku == sku,
+                            table.location == location)
+                     .order_by(table.read_at.desc()).limit(limit))
+            rows += [Observation(*row) for row in conn.execute(query)]
+    return sorted(rows, key=lambda o: o.read_at, reverse=True)[:limit]
 
 
 _RUN_COLUMNS = (SyncRun.id, SyncRun.system, SyncRun.mode, SyncRun.status, SyncRun.started_at,

@@ -74,13 +74,8 @@ def _compiled(
                 n: (func.coalesce(new[n], table.c[n]) if n in keep_existing else new[n])
                 for n in names
             }
-            condition = None
-            if when == "changed":
-                condition = or_(*(table.c[n].is_distinct_from(values[n]) for n in names))
-            elif when == "empty":
-                condition = and_(*(table.c[n].is_(None) for n in names))
             stmt = stmt.on_conflict_do_update(index_elements=list(key), set_=values,
-                                              where=condition)
+                                              where=_condition(table, names, values, when))
         else:
             stmt = stmt.on_conflict_do_nothing(index_elements=list(key))
     # Positional paramstyle, so the driver gets plain tuples (qmark for SQLite, format for
@@ -92,13 +87,23 @@ def _compiled(
 
 
 def upsert_from_select(
-    conn: Connection, table: Table, columns: Sequence[str], query, *, key: Sequence[str]
+    conn: Connection, table: Table, columns: Sequence[str], query, *, key: Sequence[str],
+    when: str = "always",
 ) -> None:
-    """INSERT INTO table (columns) <query> ON CONFLICT (key) DO UPDATE the other columns."""
+    """INSERT INTO table (columns) <query> ON CONFLICT (key) DO UPDATE the other columns
+    (`when` as for bulk_insert)."""
     module = {"sqlite": sqlite, "postgresql": postgresql}[conn.dialect.name]
     stmt = module.insert(table).from_select(list(columns), query)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=list(key),
-        set_={name: stmt.excluded[name] for name in columns if name not in key},
-    )
+    names = [name for name in columns if name not in key]
+    values = {name: stmt.excluded[name] for name in names}
+    stmt = stmt.on_conflict_do_update(index_elements=list(key), set_=values,
+                                      where=_condition(table, names, values, when))
     conn.execute(stmt)
+
+
+def _condition(table: Table, names: Sequence[str], values: dict, when: str):
+    if when == "changed":
+        return or_(*(table.c[n].is_distinct_from(values[n]) for n in names))
+    if when == "empty":
+        return and_(*(table.c[n].is_(None) for n in names))
+    return None

@@ -30,8 +30,10 @@ from app.cache.upsert import bulk_insert, upsert_from_select
 from app.records import Page, RunStats
 
 QUANTITIES = ("on_hand", "available", "allocated", "in_transit", "updated_at")
-# Staged tuples follow the table's own column order, so bulk_insert passes them through.
+# Staged tuples follow the table's own column order, so bulk_insert passes them through
+# without reordering each row; write_page builds them in exactly this order.
 _STAGING = tuple(column.name for column in CountStaging.__table__.c)
+assert (*QUANTITIES, "read_at", "name", "run_id", "system", "sku", "location") == _STAGING
 _EVENT = ("system", "source_id", "event_id", "kind", "sku", "location", "delta", "at",
           "reason", "run_id")
 
@@ -73,16 +75,14 @@ class CacheWriter:
                    codes: Mapping[str, str], stats: RunStats) -> int:
         """Stage one page in one transaction; returns rows at unmapped locations."""
         began = time.perf_counter()
-        counts, unmapped, names = [], {}, {}
+        counts, unmapped = [], {}
         for row in page.counts:
             code = codes.get(row.location_id)
             if code is None:
                 unmapped[row.location_id] = unmapped.get(row.location_id, 0) + 1
                 continue
             counts.append((row.on_hand, row.available, row.allocated, row.in_transit,
-                           row.updated_at, read_at, run_id, system, row.sku, code))
-            if row.name:
-                names[row.sku] = row.name
+                           row.updated_at, read_at, row.name, run_id, system, row.sku, code))
         events = [(system, e.source_id, e.event_id, e.kind, e.sku,
                    codes.get(e.location_id, f"{system}:{e.location_id}"), e.delta, e.at,
                    e.reason, run_id) for e in page.events]
@@ -91,9 +91,6 @@ class CacheWriter:
         with self.engine.begin() as conn:
             bulk_insert(conn, CountStaging.__table__, _STAGING, counts,
                         key=("run_id", "system", "sku", "location"))
-            # The item master belongs to the ERP: its names win; the others only fill gaps.
-            bulk_insert(conn, Item.__table__, ("sku", "name"), list(names.items()),
-                        key=("sku",), when="changed" if system == "erp" else "empty")
             bulk_insert(conn, InventoryEvent.__table__, _EVENT, events,
                         key=("system", "source_id"))
             bulk_insert(conn, LocationRef.__table__,
@@ -117,10 +114,17 @@ class CacheWriter:
                 LocationRef.system == system, LocationRef.external_id == ext,
             ).values(rows=LocationRef.rows + rows, seen_at=read_at))
 
+    def clear_staging(self) -> None:
+        """Drop every staged row at once (SQLite truncates a table deleted without a
+        WHERE), when no run is under way: cheaper than deleting each run's rows."""
+        with self.engine.begin() as conn:
+            conn.execute(delete(CountStaging))
+
     def finish_run(self, run_id: int, system: str, *, status: str, finished_at: int,
                    stats: RunStats, full: bool, error: str | None = None,
                    started_at: int | None = None) -> None:
-        """Close a run; a complete run is promoted, any other discards its staging."""
+        """Close a run: a complete one is promoted, any other leaves the cache as it was.
+        Staged rows stay until clear_staging (they are ignored once the run is closed)."""
         began = time.perf_counter()
         with self.engine.begin() as conn:
             values = dict(status=status, finished_at=finished_at, error=error,
@@ -134,48 +138,69 @@ class CacheWriter:
                                      .where(InventoryEvent.run_id == run_id))
                 values["duplicates"] = max(0, (counted or 0) - (events or 0) - (staged or 0))
                 _promote(conn, run_id, system, full)
+                _name_items(conn, run_id, system)
                 conn.execute(update(System).where(System.name == system)
                              .values(last_good_read_at=started_at))
                 if full:  # unmapped tallies restart with each full read
                     conn.execute(update(LocationRef).where(
                         LocationRef.system == system, LocationRef.seen_at < started_at,
                     ).values(rows=0))
-            conn.execute(delete(CountStaging).where(CountStaging.run_id == run_id))
             busy = self._busy.pop(run_id, 0.0) + time.perf_counter() - began
             values["write_ms"] = int(busy * 1000)
             conn.execute(update(SyncRun).where(SyncRun.id == run_id).values(**values))
 
     # -- upkeep -------------------------------------------------------------------------
     def prune(self, cutoff: int) -> int:
-        """Drop history older than `cutoff`, keeping each key's state as of the cutoff."""
-        newer = CountHistory.__table__.alias("newer")
-        old = CountHistory.__table__
+        """Drop superseded observations older than `cutoff`, keeping each key's state as of
+        the cutoff (the newest version read by then, in history or current)."""
+        old, c = CountHistory.__table__, CountCurrent.__table__
+        newer = old.alias("newer")
+
+        def same_key(table):
+            return and_(table.c.system == old.c.system, table.c.sku == old.c.sku,
+                        table.c.location == old.c.location)
+
         with self.engine.begin() as conn:
             result = conn.execute(delete(old).where(
                 old.c.read_at < cutoff,
-                exists().where(
-                    newer.c.sku == old.c.sku, newer.c.location == old.c.location,
-                    newer.c.system == old.c.system, newer.c.read_at > old.c.read_at,
-                    newer.c.read_at <= cutoff,
-                ),
+                or_(exists().where(same_key(newer), newer.c.read_at > old.c.read_at,
+                                   newer.c.read_at <= cutoff),
+                    exists().where(same_key(c), c.c.read_at <= cutoff)),
             ))
             bulk_insert(conn, Meta.__table__, ("key", "value"),
                         [("pruned_before", str(cutoff))], key=("key",))
             return result.rowcount
 
 
+def _name_items(conn, run_id: int, system: str) -> None:
+    """Item names from a complete run, one per SKU. The item master belongs to the ERP:
+    its names win; the other systems' only fill gaps."""
+    s = CountStaging.__table__
+    names = (select(s.c.sku, func.max(s.c.name))
+             .where(s.c.run_id == run_id, s.c.system == system, s.c.name.is_not(None))
+             .group_by(s.c.sku))
+    upsert_from_select(conn, Item.__table__, ("sku", "name"), names, key=("sku",),
+                       when="changed" if system == "erp" else "empty")
+
+
 def _promote(conn, run_id: int, system: str, full: bool) -> None:
-    s, c = CountStaging.__table__, CountCurrent.__table__
-    same_key = and_(c.c.system == s.c.system, c.c.location == s.c.location, c.c.sku == s.c.sku)
-    changed = or_(c.c.sku.is_(None), *(c.c[q].is_distinct_from(s.c[q]) for q in QUANTITIES))
+    s, c, h = CountStaging.__table__, CountCurrent.__table__, CountHistory.__table__
+    same_key = and_(c.c.system == s.c.system, c.c.sku == s.c.sku, c.c.location == s.c.location)
+    differs = or_(*(c.c[q].is_distinct_from(s.c[q]) for q in QUANTITIES))
     columns = ("system", "sku", "location", "run_id", *QUANTITIES, "read_at")
-    fresh = (select(*(s.c[name] for name in columns))
-             .select_from(s.outerjoin(c, same_key))
-             .where(s.c.run_id == run_id, changed))
-    # History first: it compares against current as it was before this run.
-    conn.execute(CountHistory.__table__.insert().from_select(list(columns), fresh))
+    # 1. Observations this run supersedes move to history before current changes.
+    superseded = (select(*(c.c[n] for n in columns)).select_from(c.join(s, same_key))
+                  .where(s.c.run_id == run_id, differs))
+    conn.execute(h.insert().from_select(list(columns), superseded))
+    # 2. New and changed observations become current (unchanged rows are not touched).
+    fresh = (select(*(s.c[n] for n in columns)).select_from(s.outerjoin(c, same_key))
+             .where(s.c.run_id == run_id, or_(c.c.sku.is_(None), differs)))
     upsert_from_select(conn, c, columns, fresh, key=("system", "sku", "location"))
-    if full:
-        gone = ~exists().where(s.c.run_id == run_id, s.c.system == c.c.system,
-                               s.c.location == c.c.location, s.c.sku == c.c.sku)
-        conn.execute(delete(c).where(c.c.system == system, gone))
+    # 3. A full read that no longer mentions a row: its last observation is history now.
+    if full:  # rows this run just wrote carry its id: only older ones need the check
+        gone = and_(c.c.system == system, c.c.run_id != run_id, ~exists().where(
+            s.c.run_id == run_id, s.c.system == c.c.system, s.c.sku == c.c.sku,
+            s.c.location == c.c.location))
+        conn.execute(h.insert().from_select(list(columns),
+                                            select(*(c.c[n] for n in columns)).where(gone)))
+        conn.execute(delete(c).where(gone))

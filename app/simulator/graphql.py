@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
+from types import FunctionType, MethodType
 from typing import Any
 
 from graphql import (
@@ -137,55 +138,64 @@ def project(request: Request, value: Any, selection_set, value_type) -> Any:
     return _project(value, selection_set, value_type, request)
 
 
-_FIELD, _TYPENAME, _FRAGMENT = 0, 1, 2
+_RESOLVERS = (FunctionType, MethodType)
 
 
-def _plan(selection_set, parent_type, request: Request) -> list[tuple]:
-    """What to do for each selection, worked out once per request, not once per row."""
+def _projector(selection_set, parent_type, request: Request) -> Callable[[Any], Any]:
+    """A function projecting values through one selection set, built once per request
+    (not once per row): the field list, arguments and nested projectors are fixed."""
     cache_key = (id(selection_set), parent_type.name)
-    plan = request.plans.get(cache_key)
-    if plan is not None:
-        return plan
-    plan = []
+    projector = request.plans.get(cache_key)
+    if projector is not None:
+        return projector
+    fields: list[tuple] = []  # (output key, field name, arguments, nested projector)
+    typename: list[str] = []
+    fragments: list[tuple] = []  # (type condition, projector)
     for selection in selection_set.selections:
         if isinstance(selection, FieldNode):
             name = selection.name.value
             key = selection.alias.value if selection.alias else name
             if name == "__typename":
-                plan.append((_TYPENAME, key, parent_type.name, None, None))
+                typename.append(key)
                 continue
             field_def = parent_type.fields[name]
             args = get_argument_values(field_def, selection, request.variables)
             inner = selection.selection_set
-            plan.append((_FIELD, key, name, args,
-                         None if inner is None else (inner, get_named_type(field_def.type))))
+            fields.append((key, name, args, None if inner is None else _projector(
+                inner, get_named_type(field_def.type), request)))
         else:
             fragment = selection if isinstance(selection, InlineFragmentNode) else \
                 request.fragments[selection.name.value]
             condition = fragment.type_condition.name.value if fragment.type_condition else None
             target = request.schema.get_type(condition) if condition else parent_type
-            plan.append((_FRAGMENT, condition, None, None, (fragment.selection_set, target)))
-    request.plans[cache_key] = plan
-    return plan
+            fragments.append((condition, _projector(fragment.selection_set, target, request)))
+    own_type = parent_type.name
+
+    def project(value: Any) -> Any:
+        if value is None:
+            return None
+        if value.__class__ is list:
+            return [project(v) for v in value]
+        out = {}
+        get = value.get
+        for key, name, args, nested in fields:
+            raw = get(name)
+            if raw.__class__ in _RESOLVERS:
+                raw = raw(args)
+            out[key] = raw if nested is None else nested(raw)
+        for key in typename:
+            out[key] = get("__typename", own_type)
+        for condition, nested in fragments:
+            if condition is None or condition == get("__typename", own_type):
+                out.update(nested(value))
+        return out
+
+    request.plans[cache_key] = project
+    return project
 
 
 def _project(value: Any, selection_set, parent_type, request: Request) -> Any:
-    if value is None:
-        return None
-    if type(value) is list:
-        return [_project(v, selection_set, parent_type, request) for v in value]
-    out: dict[str, Any] = {}
-    for kind, key, name, args, inner in _plan(selection_set, parent_type, request):
-        if kind == _FIELD:
-            raw = value.get(name)
-            if callable(raw):
-                raw = raw(args)
-            out[key] = raw if inner is None else _project(raw, inner[0], inner[1], request)
-        elif kind == _TYPENAME:
-            out[key] = value.get("__typename", name)
-        elif key is None or key == value.get("__typename", parent_type.name):
-            out.update(_project(value, inner[0], inner[1], request))
-    return out
+    return _projector(selection_set, parent_type, request)(value)
 
 
 def query_cost(request: Request, weigh: Callable[[int, int], int], object_cost: int = 0) -> int:

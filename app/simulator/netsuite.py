@@ -15,6 +15,7 @@ import json
 import re
 import sqlite3
 import threading
+from collections import OrderedDict
 from datetime import UTC, datetime
 from functools import lru_cache
 
@@ -109,8 +110,9 @@ class NetSuiteSim(VendorSim):
         self._lock = threading.Lock()
         self._db: sqlite3.Connection | None = None
         self._built_version = -1
-        self._totals: dict[str, int] = {}
+        self._results: OrderedDict[str, tuple[int, list[str], list]] = OrderedDict()
         world.listeners.append(self._apply_changes)
+        self._database()  # ready before the first request, as the real one is
 
     def routes(self) -> list[Route]:
         return [Route("/services/rest/query/v1/suiteql", self.suiteql, methods=["POST"])]
@@ -181,17 +183,13 @@ class NetSuiteSim(VendorSim):
         with self._lock:
             db = self._database()
             try:
-                total = self._totals.get(sql)
-                if total is None:
-                    total = db.execute(f"SELECT count(*) FROM ({sql})").fetchone()[0]
-                    self._totals[sql] = total
-                cursor = db.execute(f"SELECT * FROM ({sql}) LIMIT ? OFFSET ?", (limit, offset))
-                names = [d[0].lower() for d in cursor.description]
-                rows = cursor.fetchall()
+                total, names, result = self._result(db, sql)
             except (sqlite3.Error, ValueError) as exc:
                 return self._bad("Invalid search query. Detailed unprocessed description "
                                  f"follows. Search error occurred: {exc}")
-        items = [{"links": [], **{n: v if type(v) is str and v[:2] != DATE_TAG else _render(v)
+            rows = result[offset:offset + limit]
+        items = [{"links": [], **{n: str(v) if type(v) is int else
+                                  v if type(v) is str and v[:2] != DATE_TAG else _render(v)
                                   for n, v in zip(names, row, strict=True) if v is not None}}
                  for row in rows]
         more = offset + len(items) < min(total, QUERY_CAP)  # nothing past the cap
@@ -203,6 +201,20 @@ class NetSuiteSim(VendorSim):
         links += [link("last", max(0, (total - 1) // limit * limit)), link("self", offset)]
         return json_response({"links": links, "count": len(items), "hasMore": more,
                               "items": items, "offset": offset, "totalResults": total})
+
+    def _result(self, db: sqlite3.Connection, sql: str) -> tuple[int, list[str], list]:
+        """A query's rows up to the cap, run once and paged from memory, as a server-side
+        cursor would (SQLite's OFFSET would evaluate every skipped row again)."""
+        if sql in self._results:
+            self._results.move_to_end(sql)
+            return self._results[sql]
+        total = db.execute(f"SELECT count(*) FROM ({sql})").fetchone()[0]
+        cursor = db.execute(sql)
+        names = [d[0].lower() for d in cursor.description]
+        self._results[sql] = (total, names, cursor.fetchmany(QUERY_CAP))
+        if len(self._results) > 4:
+            self._results.popitem(last=False)
+        return self._results[sql]
 
     # -- the database ----------------------------------------------------------------------
     def _database(self) -> sqlite3.Connection:
@@ -227,7 +239,8 @@ class NetSuiteSim(VendorSim):
                        self._stock_rows(world.view(self.role)))
         self._insert_events(db)
         db.commit()
-        self._db, self._built_version, self._totals = db, world.version, {}
+        self._db, self._built_version = db, world.version
+        self._results.clear()
 
     def _stock_rows(self, view: dict, keys=None) -> list[tuple]:
         rows = []
@@ -265,4 +278,4 @@ class NetSuiteSim(VendorSim):
                 self._stock_rows(self.world.counts[self.role], keys))
             self._db.commit()
             self._built_version = self.world.version + 1  # mutate() bumps after listeners
-            self._totals = {}
+            self._results.clear()

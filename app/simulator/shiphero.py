@@ -79,7 +79,8 @@ def warehouse_legacy_id(loc: SimLocation) -> int:
 
 def _time(epoch: int | None) -> str | None:
     # ShipHero's documented output is an ISODateTime without a zone (UTC).
-    return None if epoch is None else time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(epoch))
+    return None if epoch is None else "{:04d}-{:02d}-{:02d}T{:02d}:{:02d}:{:02d}".format(
+        *time.gmtime(epoch)[:6])
 
 
 def _read_time(text: str | None) -> int | None:

@@ -17,6 +17,7 @@ from bisect import bisect_right
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
 
+import orjson
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
@@ -99,7 +100,8 @@ def item_number(item: SimItem) -> int:
 
 
 def _time(epoch: int | None) -> str | None:
-    return None if epoch is None else time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
+    return None if epoch is None else "{:04d}-{:02d}-{:02d}T{:02d}:{:02d}:{:02d}Z".format(
+        *time.gmtime(epoch)[:6])
 
 
 def _cursor(position: int) -> str:
@@ -149,6 +151,7 @@ class ShopifySim(VendorSim):
         self._memos: dict[tuple, list] = {}
         self._memo_version = -1
         self._base = ""  # this endpoint's URL, learnt from requests (for bulk file URLs)
+        self._version = "2025-10"
 
     def routes(self) -> list[Route]:
         return [Route("/admin/api/{version}/graphql.json", self.graphql, methods=["POST"]),
@@ -206,6 +209,7 @@ class ShopifySim(VendorSim):
             if isinstance(prepared, list):
                 return json_response({"errors": prepared})
             self._base = str(request.url).split("/admin/api/")[0]  # bulk files live here
+            self._version = version
             return self._run(prepared)
 
         return await self.guarded(request, answer)
@@ -242,7 +246,8 @@ class ShopifySim(VendorSim):
             "node": lambda a: self._node(a["id"]),
             "currentBulkOperation": lambda a: self._operation(self.operations[-1])
             if self.operations else None,
-            "bulkOperationRunQuery": lambda a: self._start_bulk(a["query"]),
+            "bulkOperationRunQuery": lambda a: self._start_bulk(a["query"],
+                                                                a.get("groupObjects")),
         }
 
     def _memo(self, key: tuple, compute) -> list:
@@ -376,7 +381,7 @@ class ShopifySim(VendorSim):
         return None
 
     # -- bulk operations -------------------------------------------------------------------
-    def _start_bulk(self, query: str) -> dict:
+    def _start_bulk(self, query: str, group: bool | None) -> dict:
         if self.operations:  # a running operation carries on while nobody polls it
             self._advance(self.operations[-1])
         if self.operations and self.operations[-1]["status"] in ("CREATED", "RUNNING"):
@@ -391,8 +396,10 @@ class ShopifySim(VendorSim):
                      "message": f"Invalid bulk query: {message}"}
             return {"bulkOperation": None, "userErrors": [error]}
         number = 4_046_733_967_001 + len(self.operations)
+        if group is None:  # grouped by default from 2025-07 until 2026-01
+            group = "2025-07" <= self._version < "2026-01"
         operation = {"id": f"gid://shopify/BulkOperation/{number}", "number": number,
-                     "status": "CREATED", "query": query, "prepared": prepared,
+                     "status": "CREATED", "query": query, "prepared": prepared, "group": group,
                      "createdAt": _time(self.world.now())}
         self.operations.append(operation)
         return {"bulkOperation": self._operation(operation), "userErrors": []}
@@ -427,18 +434,24 @@ class ShopifySim(VendorSim):
         action = await self.gate.admit(faults)
         if action in ("down", "error"):
             return self.down()
-        lines = self._jsonl(operation["prepared"])
+        lines = self._jsonl(operation["prepared"], operation["group"])
         how = self.gate.malformed_now(faults)
         if how is not None:
-            body, media = mangle("".join(lines).encode(), how)
+            body, media = mangle(b"".join(lines), how)
             return Response(body, media_type=media)
         return StreamingResponse(_chunks(lines), media_type="application/jsonl")
 
-    def _jsonl(self, prepared: graphql.Request) -> Iterator[str]:
+    def _jsonl(self, prepared: graphql.Request, group: bool) -> Iterator[bytes]:
         """The bulk file: one line per connection node, nested ones with __parentId.
 
-        Root nodes are projected one at a time, so the file streams in constant memory.
+        Grouped, each node is followed by its children and the file streams in constant
+        memory. Ungrouped, Shopify promises no order: here every child comes first, the
+        hardest order for a reader.
         """
+        if not group:
+            lines = list(self._jsonl(prepared, True))
+            yield from sorted(lines, key=lambda line: b'"__parentId"' not in line)
+            return
         field, args, selection, node_type = graphql.root_connection(prepared)
         if field == "inventoryItems":
             rows, node = self._items(args.get("query")), self._item
@@ -465,19 +478,16 @@ def _filter_levels(levels: list, query: str | None) -> list:
     return levels
 
 
-_ENCODE = json.JSONEncoder(separators=(",", ":")).encode
-
-
 def _is_connection(value) -> bool:
     return isinstance(value, dict) and ("edges" in value or "nodes" in value)
 
 
-def _flatten_node(node: dict, parent_id: str | None) -> Iterator[str]:
+def _flatten_node(node: dict, parent_id: str | None) -> Iterator[bytes]:
     """One node's line (without its connections), then its connections' nodes."""
     line = {k: v for k, v in node.items() if not _is_connection(v)}
     if parent_id is not None:
         line["__parentId"] = parent_id
-    yield _ENCODE(line) + "\n"
+    yield orjson.dumps(line) + b"\n"
     for value in node.values():
         if _is_connection(value):
             children = value.get("nodes") or [e["node"] for e in value.get("edges") or []]
@@ -485,14 +495,14 @@ def _flatten_node(node: dict, parent_id: str | None) -> Iterator[str]:
                 yield from _flatten_node(child, node.get("id"))
 
 
-async def _chunks(lines: Iterator[str], size: int = 512) -> AsyncIterator[bytes]:
+async def _chunks(lines: Iterator[bytes], size: int = 512) -> AsyncIterator[bytes]:
     """Stream the file in chunks, letting other requests in between (no thread hop)."""
-    batch: list[str] = []
+    batch: list[bytes] = []
     for line in lines:
         batch.append(line)
         if len(batch) >= size:
-            yield "".join(batch).encode()
+            yield b"".join(batch)
             batch = []
             await asyncio.sleep(0)
     if batch:
-        yield "".join(batch).encode()
+        yield b"".join(batch)

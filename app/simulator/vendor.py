@@ -3,10 +3,10 @@ JSON answers. Each vendor subclass renders its own error shapes."""
 
 from __future__ import annotations
 
-import json
 import zlib
 from collections.abc import Awaitable, Callable
 
+import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -15,8 +15,8 @@ from app.simulator.world import World
 
 
 def json_response(body, status: int = 200, headers: dict | None = None) -> Response:
-    return Response(json.dumps(body, separators=(",", ":")), status_code=status,
-                    headers=headers, media_type="application/json")
+    return Response(orjson.dumps(body), status_code=status, headers=headers,
+                    media_type="application/json")
 
 
 class VendorSim:

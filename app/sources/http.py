@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import orjson
 
 from app.records import RunStats
 from app.sources.errors import AuthError, PayloadError, UnavailableError
@@ -99,7 +100,7 @@ class VendorClient:
 
     def json(self, response: httpx.Response) -> Any:
         try:
-            return response.json()
+            return orjson.loads(response.content)
         except ValueError:
             raise PayloadError(self.redact(
                 f"{self.system}: {response.request.method} {response.request.url.path}: "

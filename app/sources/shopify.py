@@ -12,12 +12,13 @@ rarely hear it.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
+from collections import OrderedDict
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import httpx
+import orjson
 
 from app.records import CountRow, LocationRow, Page
 from app.sources.base import Fields, Window, iso_epoch, merge, quick_or_careful
@@ -28,6 +29,8 @@ API_VERSION = "2025-10"
 NAMES = '["available", "on_hand", "committed", "incoming"]'
 LEVEL = f"updatedAt location {{ id }} quantities(names: {NAMES}) {{ name quantity }}"
 BULK_ROWS_PER_PAGE = 1000
+RECENT_ITEMS = 4096  # grouped files put levels right after their item
+MAX_WAITING_LEVELS = 50_000
 
 LOCATIONS = """query($after: String) { locations(first: 50, after: $after) {
   pageInfo { hasNextPage endCursor } nodes { id name } } }"""
@@ -35,8 +38,9 @@ LOCATIONS = """query($after: String) { locations(first: 50, after: $after) {
 BULK_QUERY = f"""{{ inventoryItems {{ edges {{ node {{ id sku variant {{ displayName }}
   inventoryLevels {{ edges {{ node {{ id {LEVEL} }} }} }} }} }} }} }}"""
 
-RUN_BULK = """mutation($query: String!) { bulkOperationRunQuery(query: $query) {
+RUN_BULK = """mutation($query: String!) { bulkOperationRunQuery(query: $query{group}) {
   bulkOperation { id status } userErrors { field message code } } }"""
+GROUPING_SINCE = "2025-07"  # groupObjects exists from here; 2026-01 turned its default off
 
 POLL_BULK = """query($id: ID!) { node(id: $id) { ... on BulkOperation {
   id status errorCode objectCount url partialDataUrl } } }"""
@@ -121,7 +125,11 @@ class ShopifyConnector:
                  poll_seconds: float = 0.5) -> None:
         self.system = system
         self.page_size = min(page_size or 100, 250)
-        self.endpoint = f"/admin/api/{api_version or API_VERSION}/graphql.json"
+        version = api_version or API_VERSION
+        self.endpoint = f"/admin/api/{version}/graphql.json"
+        # Ask for children right after their parent, so the file streams in flat memory.
+        grouping = ", groupObjects: true" if version >= GROUPING_SINCE else ""
+        self._run_bulk = RUN_BULK.replace("{group}", grouping)
         self.client = ShopifyClient(
             system, base_url, {"X-Shopify-Access-Token": token}, settings, secrets=[token],
             transport=transport, sleep=sleep)
@@ -243,7 +251,7 @@ class ShopifyConnector:
 
     async def _start_bulk(self) -> str:
         for _ in range(30):
-            data = await self._query(RUN_BULK, {"query": BULK_QUERY})
+            data = await self._query(self._run_bulk, {"query": BULK_QUERY})
             result = data.obj("bulkOperationRunQuery")
             errors = result.record.get("userErrors") or []
             if not errors:
@@ -269,8 +277,14 @@ class ShopifyConnector:
             delay = min(delay * 1.5, 5.0)
 
     async def _read_jsonl(self, url: str) -> AsyncIterator[Page]:
-        items: dict[str, tuple[str | None, str | None]] = {}  # item id → (sku, name)
-        orphans: dict[str, list[dict]] = {}  # levels that arrived before their item
+        """Stream the bulk file: an item line, then (grouped) its inventory-level lines.
+
+        Memory stays flat however large the catalogue: only the most recent items are
+        remembered, and levels whose item has not appeared yet wait in a bounded buffer.
+        """
+        recent: OrderedDict[str, tuple[str | None, str | None]] = OrderedDict()
+        orphans: dict[str, list[dict]] = {}
+        waiting = 0
         rows: list[CountRow] = []
         async with self.client.stream(url) as response:
             self.stats.requests += 1
@@ -290,24 +304,31 @@ class ShopifyConnector:
                     if "sku" not in record:  # selected fields are always present, maybe null
                         raise PayloadError(f"{self.system}: bulk file line {number}: "
                                            "inventory item without a sku field")
-                    sku = record["sku"] or None  # a null SKU cannot be compared: skip it
-                    items[Fields(self.system, "inventoryItem", record).text("id")] = (
-                        sku, _variant_name(record))
-                    for level in orphans.pop(record["id"], []):
+                    item_id = Fields(self.system, "inventoryItem", record).text("id")
+                    sku, name = record["sku"] or None, _variant_name(record)  # null SKU: skip
+                    recent[item_id] = (sku, name)
+                    if len(recent) > RECENT_ITEMS:
+                        recent.popitem(last=False)
+                    for level in orphans.pop(item_id, []):
+                        waiting -= 1
                         if sku:
-                            rows.append(self._level(level, sku, _variant_name(record)))
-                elif parent in items:
-                    sku, name = items[parent]
+                            rows.append(self._level(level, sku, name))
+                elif parent in recent:
+                    sku, name = recent[parent]
                     if sku:
                         rows.append(self._level(record, sku, name))
                 else:
                     orphans.setdefault(parent, []).append(record)
+                    waiting += 1
+                    if waiting > MAX_WAITING_LEVELS:
+                        raise PayloadError(f"{self.system}: bulk file is not grouped by item "
+                                           f"({waiting} levels wait for their item)")
                 if len(rows) >= BULK_ROWS_PER_PAGE:
                     yield Page(counts=rows)
                     rows = []
         if orphans:
-            raise PayloadError(f"{self.system}: bulk file has {len(orphans)} inventory "
-                               "levels whose item never appeared (truncated file?)")
+            raise PayloadError(f"{self.system}: bulk file has {waiting} inventory levels "
+                               "whose item never appeared (truncated file?)")
         if rows:
             yield Page(counts=rows)
 
@@ -328,7 +349,7 @@ class _DownloadFailed(Exception):
 
 def _json_line(system: str, line: str, number: int) -> dict:
     try:
-        record = json.loads(line)
+        record = orjson.loads(line)
     except ValueError:
         raise PayloadError(f"{system}: bulk file line {number} is not JSON "
                            f"(truncated download?)") from None
