@@ -7,7 +7,6 @@ the CLI can print it and exit 2 instead of showing a traceback.
 from __future__ import annotations
 
 import os
-import tomllib
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -23,7 +22,7 @@ from pydantic import (
     model_validator,
 )
 
-from app.errors import ConfigError
+from app.errors import ConfigError, read_toml
 from app.records import ROLES
 from app.sources.registry import KINDS
 
@@ -191,14 +190,7 @@ def discover(explicit: str | None) -> Path:
 
 def load(path: Path, *, require_tokens: bool = True) -> Config:
     """Read and validate a config file; tokens are read from the environment, never the file."""
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such config file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read: {exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    raw = read_toml(path, ConfigError, "config")
     try:
         settings = Settings.model_validate(raw)
     except ValidationError as exc:

@@ -34,3 +34,17 @@ class ScenarioError(UsageError):
 
 class CacheError(SeamdeskError):
     title = "Cache problem"
+
+
+def read_toml(path, error: type[UsageError], what: str) -> dict:
+    """A TOML file as a dict; anything wrong is one `error` line naming the file."""
+    import tomllib
+
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise error(f"{path}: no such {what} file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise error(f"{path}: cannot read: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise error(f"{path}: not valid TOML: {exc}") from None

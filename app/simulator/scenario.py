@@ -10,14 +10,13 @@ Extensions beyond the contract (all optional, so every contract file stays valid
 
 from __future__ import annotations
 
-import tomllib
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
-from app.errors import ScenarioError
+from app.errors import ScenarioError, read_toml
 
 SYSTEMS = ("wms", "erp", "storefront")
 
@@ -139,15 +138,7 @@ class Scenario(_Strict):
 
 def load_scenario(path: Path) -> Scenario:
     """Read and validate a scenario file; problems become one ScenarioError line."""
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ScenarioError(f"{path}: no such scenario file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError(f"{path}: cannot read: {exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"{path}: not valid TOML: {exc}") from None
-    return parse_scenario(raw, str(path))
+    return parse_scenario(read_toml(path, ScenarioError, "scenario"), str(path))
 
 
 def parse_scenario(raw: dict, origin: str = "scenario") -> Scenario:

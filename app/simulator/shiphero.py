@@ -108,13 +108,7 @@ class ShipHeroSim(VendorSim):
     role = "wms"
 
     def __init__(self, world: World, token: str) -> None:
-        super().__init__(world, token)
-        limits = world.limits.get(self.role)
-        self.bucket_size = limits.bucket if limits else 4004.0
-        self.restore_rate = limits.restore_rate if limits else 60.0
-        self._credits, self._refilled = self.bucket_size, time.monotonic()
-        self._listings: dict[tuple, list] = {}
-        self._listing_version = -1
+        super().__init__(world, token, bucket=(4004.0, 60.0))  # ShipHero's credits
         self._requests = 0
 
     def routes(self) -> list[Route]:
@@ -137,7 +131,7 @@ class ShipHeroSim(VendorSim):
         return f"{0x5D3A155D1CA7D3313FE00000 + self._requests:024x}"
 
     def _no_credits(self, operation: str, required: int, remaining: int) -> Response:
-        seconds = max(1, math.ceil((required - remaining) / self.restore_rate))
+        seconds = max(1, math.ceil((required - remaining) / self.bucket.restore_rate))
         return json_response({"errors": [{
             "code": 30, "operation": operation, "field": operation,
             "request_id": self._request_id(), "required_credits": required,
@@ -166,14 +160,9 @@ class ShipHeroSim(VendorSim):
     def _run(self, prepared: graphql.Request) -> Response:
         complexity = 1 + graphql.query_cost(
             prepared, lambda first, inner: (first or DEFAULT_PAGE) * (1 + inner))
-        now = time.monotonic()
-        self._credits = min(self.bucket_size,
-                            self._credits + (now - self._refilled) * self.restore_rate)
-        self._refilled = now
         operation = graphql.field_names(prepared)[0]
-        if complexity > self._credits:
-            return self._no_credits(operation, complexity, int(self._credits))
-        self._credits -= complexity
+        if not self.bucket.take(complexity):
+            return self._no_credits(operation, complexity, int(self.bucket.available))
         data, errors = graphql.execute(prepared, self._root(complexity))
         if errors:
             for error in errors:
@@ -194,9 +183,9 @@ class ShipHeroSim(VendorSim):
                 lambda page: self._connection(self._products(a), page, self._product)),
             "inventory_changes": lambda a: wrap(
                 lambda page: self._connection(self._changes(a), page, self._change)),
-            "user_quota": lambda a: {"credits_remaining": int(self._credits),
-                                     "max_available": int(self.bucket_size),
-                                     "increment_rate": int(self.restore_rate)},
+            "user_quota": lambda a: {"credits_remaining": int(self.bucket.available),
+                                     "max_available": int(self.bucket.size),
+                                     "increment_rate": int(self.bucket.restore_rate)},
         }
 
     def _connection(self, rows: list, page: dict, node) -> dict:
@@ -226,13 +215,6 @@ class ShipHeroSim(VendorSim):
         return [loc for loc in locations
                 if _gid("Warehouse", warehouse_legacy_id(loc)) == warehouse_id]
 
-    def _listing(self, key: tuple, compute) -> list:
-        if self._listing_version != self.world.version:
-            self._listings, self._listing_version = {}, self.world.version
-        if key not in self._listings:
-            self._listings[key] = compute()
-        return self._listings[key]
-
     def _products(self, args: dict) -> list:
         since = _read_time(args.get("updated_from"))
         until = _read_time(args.get("updated_to"))
@@ -256,7 +238,7 @@ class ShipHeroSim(VendorSim):
                     rows.append((loc, item, count))
             return rows
 
-        return self._listing(("products", args.get("warehouse_id"), sku, since, until), compute)
+        return self.memo(("products", args.get("warehouse_id"), sku, since, until), compute)
 
     def _product(self, row) -> dict:
         # Fields our readers rarely select are callables, computed only when asked for.

@@ -142,14 +142,8 @@ class ShopifySim(VendorSim):
     role = "storefront"
 
     def __init__(self, world: World, token: str) -> None:
-        super().__init__(world, token)
-        limits = world.limits.get(self.role)
-        self.bucket_size = limits.bucket if limits else 2000.0
-        self.restore_rate = limits.restore_rate if limits else 100.0
-        self._available, self._refilled = self.bucket_size, time.monotonic()
+        super().__init__(world, token, bucket=(2000.0, 100.0))  # a Standard plan's points
         self.operations: list[dict] = []
-        self._memos: dict[tuple, list] = {}
-        self._memo_version = -1
         self._base = ""  # this endpoint's URL, learnt from requests (for bulk file URLs)
         self._version = "2025-10"
 
@@ -167,11 +161,10 @@ class ShopifySim(VendorSim):
 
     def throttle(self) -> Response:
         # As Shopify does when the bucket runs dry: the request asked for more than is left.
-        self._refill()
         return json_response({
             "errors": [{"message": "Throttled", "extensions": {
                 "code": "THROTTLED", "documentation": "https://shopify.dev/api/usage/rate-limits"}}],
-            "extensions": {"cost": self._cost(int(self._available) + 1, None)}})
+            "extensions": {"cost": self._cost(int(self.bucket.available) + 1, None)}})
 
     def error(self) -> Response:
         if self.gate.rng.random() < 0.5:
@@ -180,14 +173,9 @@ class ShopifySim(VendorSim):
 
     def _cost(self, requested: float, actual: float | None) -> dict:
         return {"requestedQueryCost": requested, "actualQueryCost": actual, "throttleStatus": {
-            "maximumAvailable": self.bucket_size, "currentlyAvailable": int(self._available),
-            "restoreRate": self.restore_rate}}
-
-    def _refill(self) -> None:
-        now = time.monotonic()
-        self._available = min(self.bucket_size,
-                              self._available + (now - self._refilled) * self.restore_rate)
-        self._refilled = now
+            "maximumAvailable": self.bucket.size,
+            "currentlyAvailable": int(self.bucket.available),
+            "restoreRate": self.bucket.restore_rate}}
 
     # -- GraphQL ---------------------------------------------------------------------------
     async def graphql(self, request: Request) -> Response:
@@ -223,12 +211,10 @@ class ShopifySim(VendorSim):
                            f"cost limit ({MAX_COST}).",
                 "extensions": {"code": "MAX_COST_EXCEEDED", "cost": requested,
                                "maxCost": MAX_COST}}]})
-        self._refill()
-        if requested > self._available:
+        if not self.bucket.take(requested):
             return json_response({
                 "errors": [{"message": "Throttled", "extensions": {"code": "THROTTLED"}}],
                 "extensions": {"cost": self._cost(requested, None)}})
-        self._available -= requested
         data, errors = graphql.execute(prepared, self._root())
         body = {"data": data, "extensions": {"cost": self._cost(requested, requested)}}
         if errors:
@@ -249,14 +235,6 @@ class ShopifySim(VendorSim):
             "bulkOperationRunQuery": lambda a: self._start_bulk(a["query"],
                                                                 a.get("groupObjects")),
         }
-
-    def _memo(self, key: tuple, compute) -> list:
-        """Listings are rebuilt only when the world changes (pages reuse them)."""
-        if self._memo_version != self.world.version:
-            self._memos, self._memo_version = {}, self.world.version
-        if key not in self._memos:
-            self._memos[key] = compute()
-        return self._memos[key]
 
     def _connection(self, rows: list, args: dict, node, unbounded: bool = False) -> dict:
         first = args.get("first")
@@ -289,7 +267,7 @@ class ShopifySim(VendorSim):
                              if _matches_time(self._item_updated(it), op, value)]
             return items
 
-        return self._memo(("items", query), compute) if query else self.world.items
+        return self.memo(("items", query), compute) if query else self.world.items
 
     def _item_updated(self, item: SimItem) -> int | None:
         view = self.world.view(self.role)
@@ -331,7 +309,7 @@ class ShopifySim(VendorSim):
                       for item in self.world.items if (loc.code, item.sku) in view]
             return _filter_levels(levels, query)
 
-        return self._memo(("levels", loc.code, query), compute)
+        return self.memo(("levels", loc.code, query), compute)
 
     def _level(self, level: _Level) -> dict:
         item_no = item_number(level.item)

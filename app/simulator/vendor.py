@@ -3,6 +3,7 @@ JSON answers. Each vendor subclass renders its own error shapes."""
 
 from __future__ import annotations
 
+import time
 import zlib
 from collections.abc import Awaitable, Callable
 
@@ -14,6 +15,28 @@ from app.simulator.faults import Gate, mangle
 from app.simulator.world import World
 
 
+class Bucket:
+    """A leaky-bucket rate limit as Shopify (points) and ShipHero (credits) run them."""
+
+    def __init__(self, size: float, restore_rate: float) -> None:
+        self.size, self.restore_rate = size, restore_rate
+        self._level, self._refilled = size, time.monotonic()
+
+    @property
+    def available(self) -> float:
+        now = time.monotonic()
+        self._level = min(self.size, self._level + (now - self._refilled) * self.restore_rate)
+        self._refilled = now
+        return self._level
+
+    def take(self, cost: float) -> bool:
+        """Spend `cost` if the bucket holds it; False (nothing spent) if it does not."""
+        if cost > self.available:
+            return False
+        self._level -= cost
+        return True
+
+
 def json_response(body, status: int = 200, headers: dict | None = None) -> Response:
     return Response(orjson.dumps(body), status_code=status, headers=headers,
                     media_type="application/json")
@@ -22,11 +45,25 @@ def json_response(body, status: int = 200, headers: dict | None = None) -> Respo
 class VendorSim:
     role = ""  # wms | erp | storefront
 
-    def __init__(self, world: World, token: str) -> None:
+    def __init__(self, world: World, token: str, bucket: tuple[float, float] | None = None
+                 ) -> None:
         self.world = world
         self.token = token
         self.gate = Gate(seed=zlib.crc32(self.role.encode()))  # stable across processes
         self.storage_token_leaks = 0  # requests to storage URLs that carried our token
+        limits = world.limits.get(self.role)
+        size, rate = (limits.bucket, limits.restore_rate) if limits else (bucket or (1e12, 1e12))
+        self.bucket = Bucket(size, rate)
+        self._memos: dict = {}
+        self._memo_version = -1
+
+    def memo(self, key: tuple, compute):
+        """A listing computed once per state of the world (pages of one read reuse it)."""
+        if self._memo_version != self.world.version:
+            self._memos, self._memo_version = {}, self.world.version
+        if key not in self._memos:
+            self._memos[key] = compute()
+        return self._memos[key]
 
     # -- vendor-specific answers (subclasses) ---------------------------------------------
     def authorized(self, request: Request) -> bool:
