@@ -23,7 +23,8 @@ from starlette.routing import Mount, Route
 from app.simulator.netsuite import NetSuiteSim, location_internal_id
 from app.simulator.scenario import Faults
 from app.simulator.shiphero import ShipHeroSim, warehouse_legacy_id
-from app.simulator.shopify import ShopifySim, location_gid
+from app.simulator.shopify import ShopifySim
+from app.simulator.shopify_format import location_gid
 from app.simulator.vendor import json_response
 from app.simulator.world import World
 

@@ -9,13 +9,10 @@ operations whose JSONL file flattens nested connections into lines with __parent
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import re
-import time
 from bisect import bisect_right
 from collections.abc import AsyncIterator, Iterator
-from datetime import datetime
 
 import orjson
 from starlette.requests import Request
@@ -24,118 +21,21 @@ from starlette.routing import Route
 
 from app.simulator import graphql
 from app.simulator.faults import mangle
+from app.simulator.shopify_format import (
+    MAX_COST,
+    MAX_PAGE,
+    QUANTITY_NAMES,
+    SCHEMA,
+    cursor,
+    item_number,
+    location_gid,
+    matches_time,
+    position,
+    search,
+    shopify_time,
+)
 from app.simulator.vendor import VendorSim, json_response
 from app.simulator.world import SimItem, SimLocation, World
-
-SDL = """
-scalar DateTime
-scalar UnsignedInt64
-interface Node { id: ID! }
-type Query {
-  inventoryItems(first: Int, after: String, last: Int, before: String, query: String,
-                 reverse: Boolean): InventoryItemConnection!
-  locations(first: Int, after: String, query: String, includeInactive: Boolean): LocationConnection!
-  location(id: ID): Location
-  node(id: ID!): Node
-  currentBulkOperation(type: BulkOperationType): BulkOperation
-}
-type Mutation { bulkOperationRunQuery(query: String!, groupObjects: Boolean):
-  BulkOperationRunQueryPayload }
-type PageInfo { hasNextPage: Boolean! hasPreviousPage: Boolean! startCursor: String endCursor:
-  String }
-type InventoryItemConnection { edges: [InventoryItemEdge!]! nodes: [InventoryItem!]! pageInfo:
-  PageInfo! }
-type InventoryItemEdge { cursor: String! node: InventoryItem! }
-type InventoryItem implements Node {
-  id: ID! sku: String tracked: Boolean! createdAt: DateTime! updatedAt: DateTime!
-  legacyResourceId: UnsignedInt64! variant: ProductVariant!
-  inventoryLevels(first: Int, after: String, query: String): InventoryLevelConnection!
-}
-type ProductVariant implements Node { id: ID! displayName: String! title: String! sku: String
-  product: Product! }
-type Product implements Node { id: ID! title: String! }
-type InventoryLevelConnection { edges: [InventoryLevelEdge!]! nodes: [InventoryLevel!]!
-  pageInfo: PageInfo! }
-type InventoryLevelEdge { cursor: String! node: InventoryLevel! }
-type InventoryLevel implements Node {
-  id: ID! createdAt: DateTime! updatedAt: DateTime! item: InventoryItem! location: Location!
-  quantities(names: [String!]!): [InventoryQuantity!]!
-}
-type InventoryQuantity { id: ID! name: String! quantity: Int! updatedAt: DateTime }
-type Location implements Node {
-  id: ID! name: String! isActive: Boolean! legacyResourceId: UnsignedInt64!
-  inventoryLevels(first: Int, after: String, query: String): InventoryLevelConnection!
-}
-type LocationConnection { edges: [LocationEdge!]! nodes: [Location!]! pageInfo: PageInfo! }
-type LocationEdge { cursor: String! node: Location! }
-enum BulkOperationStatus { CANCELED CANCELING COMPLETED CREATED EXPIRED FAILED RUNNING }
-enum BulkOperationErrorCode { ACCESS_DENIED INTERNAL_SERVER_ERROR TIMEOUT }
-enum BulkOperationType { QUERY MUTATION }
-type BulkOperation implements Node {
-  id: ID! status: BulkOperationStatus! errorCode: BulkOperationErrorCode createdAt: DateTime!
-  completedAt: DateTime objectCount: UnsignedInt64! rootObjectCount: UnsignedInt64!
-  fileSize: UnsignedInt64 url: String partialDataUrl: String query: String! type: BulkOperationType!
-}
-type BulkOperationRunQueryPayload { bulkOperation: BulkOperation userErrors:
-  [BulkOperationUserError!]! }
-type BulkOperationUserError { field: [String!] message: String! code: String }
-"""
-SCHEMA = graphql.Schema(SDL)
-MAX_COST = 1000
-MAX_PAGE = 250
-QUANTITY_NAMES = ("available", "incoming", "committed", "damaged", "on_hand",
-                  "quality_control", "reserved", "safety_stock")
-SEARCH_TERM = re.compile(r"(\w+):(>=|<=|>|<)?('(?:[^'\\]|\\.)*'|\"[^\"]*\"|\S+)")
-
-
-def location_gid(loc: SimLocation) -> str:
-    return _GIDS[loc.index]
-
-
-_GIDS = [f"gid://shopify/Location/{68_000_001 + index}" for index in range(1000)]
-
-
-def item_number(item: SimItem) -> int:
-    return 43_000_001 + item.index
-
-
-def _time(epoch: int | None) -> str | None:
-    return None if epoch is None else "{:04d}-{:02d}-{:02d}T{:02d}:{:02d}:{:02d}Z".format(
-        *time.gmtime(epoch)[:6])
-
-
-def _cursor(position: int) -> str:
-    return base64.b64encode(json.dumps({"last_id": position, "last_value": str(position)})
-                            .encode()).decode()
-
-
-def _position(cursor: str | None) -> int:
-    if not cursor:
-        return -1
-    try:
-        return int(json.loads(base64.b64decode(cursor))["last_id"])
-    except (ValueError, KeyError, TypeError):
-        raise graphql.Fail("Invalid cursor for current pagination sort.") from None
-
-
-def _search(query: str | None) -> list[tuple[str, str, str]]:
-    terms = []
-    for field, op, value in SEARCH_TERM.findall(query or ""):
-        if value[:1] in "'\"":
-            value = value[1:-1].replace("\\'", "'").replace("\\\\", "\\")
-        terms.append((field.lower(), op or "=", value))
-    return terms
-
-
-def _matches_time(epoch: int | None, op: str, value: str) -> bool:
-    try:
-        bound = int(datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp())
-    except ValueError:
-        return True  # Shopify ignores terms it cannot read
-    if epoch is None:
-        return False
-    return {">": epoch > bound, ">=": epoch >= bound, "<": epoch < bound,
-            "<=": epoch <= bound, "=": epoch == bound}[op]
 
 
 class ShopifySim(VendorSim):
@@ -247,24 +147,24 @@ class ShopifySim(VendorSim):
         elif not 0 <= first <= MAX_PAGE:
             raise graphql.Fail(f"The first argument must be between 0 and {MAX_PAGE}.")
         after = args.get("after")
-        start = bisect_right([r.index for r in rows], _position(after)) if after else 0
+        start = bisect_right([r.index for r in rows], position(after)) if after else 0
         page = rows[start:start + first]
         return {"pageInfo": lambda _: {
                     "hasNextPage": start + first < len(rows), "hasPreviousPage": start > 0,
-                    "startCursor": _cursor(page[0].index) if page else None,
-                    "endCursor": _cursor(page[-1].index) if page else None},
+                    "startCursor": cursor(page[0].index) if page else None,
+                    "endCursor": cursor(page[-1].index) if page else None},
                 "nodes": lambda _: [node(r) for r in page],
-                "edges": lambda _: [{"cursor": _cursor(r.index), "node": node(r)} for r in page]}
+                "edges": lambda _: [{"cursor": cursor(r.index), "node": node(r)} for r in page]}
 
     def _items(self, query: str | None) -> list[SimItem]:
         def compute() -> list[SimItem]:
             items = self.world.items
-            for field, op, value in _search(query):
+            for field, op, value in search(query):
                 if field == "sku":
                     items = [it for it in items if it.sku == value]
                 elif field == "updated_at":
                     items = [it for it in items
-                             if _matches_time(self._item_updated(it), op, value)]
+                             if matches_time(self._item_updated(it), op, value)]
             return items
 
         return self.memo(("items", query), compute) if query else self.world.items
@@ -282,8 +182,8 @@ class ShopifySim(VendorSim):
         return {
             "__typename": "InventoryItem", "id": f"gid://shopify/InventoryItem/{number}",
             "sku": item.sku, "tracked": True, "legacyResourceId": str(number),
-            "createdAt": lambda _: _time(self.world.base_now - 86400 * 90),
-            "updatedAt": lambda _: _time(self._item_updated(item)
+            "createdAt": lambda _: shopify_time(self.world.base_now - 86400 * 90),
+            "updatedAt": lambda _: shopify_time(self._item_updated(item)
                                          or self.world.base_now - 86400 * 90),
             "variant": lambda _: {
                 "__typename": "ProductVariant",
@@ -325,7 +225,7 @@ class ShopifySim(VendorSim):
             unknown = [n for n in args["names"] if n not in QUANTITY_NAMES]
             if unknown:
                 raise graphql.Fail(f"Invalid quantity name: {unknown[0]}")
-            stamp = _time(updated)
+            stamp = shopify_time(updated)
             return [{"name": n, "quantity": values[n],
                      "id": f"gid://shopify/InventoryQuantity/{level_no}?name={n}",
                      "updatedAt": stamp if values[n] else None}
@@ -333,12 +233,13 @@ class ShopifySim(VendorSim):
 
         return {"__typename": "InventoryLevel",
                 "id": f"gid://shopify/InventoryLevel/{level_no}?inventory_item_id={item_no}",
-                "createdAt": lambda _: _time(self.world.base_now - 86400 * 90),
-                "updatedAt": _time(updated), "location": lambda _: self._location(level.location),
+                "createdAt": lambda _: shopify_time(self.world.base_now - 86400 * 90),
+                "updatedAt": shopify_time(updated),
+                "location": lambda _: self._location(level.location),
                 "item": lambda _: self._item(level.item), "quantities": quantities}
 
     def _location(self, loc: SimLocation, unbounded: bool = False) -> dict:
-        return {"__typename": "Location", "id": _GIDS[loc.index], "name": loc.name,
+        return {"__typename": "Location", "id": location_gid(loc), "name": loc.name,
                 "isActive": True, "legacyResourceId": str(68_000_001 + loc.index),
                 "inventoryLevels": lambda a: self._connection(
                     self._levels_at(loc, a.get("query")), a, self._level, unbounded)}
@@ -378,7 +279,7 @@ class ShopifySim(VendorSim):
             group = "2025-07" <= self._version < "2026-01"
         operation = {"id": f"gid://shopify/BulkOperation/{number}", "number": number,
                      "status": "CREATED", "query": query, "prepared": prepared, "group": group,
-                     "createdAt": _time(self.world.now())}
+                     "createdAt": shopify_time(self.world.now())}
         self.operations.append(operation)
         return {"bulkOperation": self._operation(operation), "userErrors": []}
 
@@ -388,7 +289,7 @@ class ShopifySim(VendorSim):
             operation["status"] = "RUNNING"
         elif operation["status"] == "RUNNING":
             operation["status"] = "COMPLETED"
-            operation["completedAt"] = _time(self.world.now())
+            operation["completedAt"] = shopify_time(self.world.now())
 
     def _operation(self, operation: dict) -> dict:
         done = operation["status"] == "COMPLETED"
@@ -450,9 +351,9 @@ class _Level:
 
 
 def _filter_levels(levels: list, query: str | None) -> list:
-    for field, op, value in _search(query):
+    for field, op, value in search(query):
         if field == "updated_at":
-            levels = [lv for lv in levels if _matches_time(lv.count[4], op, value)]
+            levels = [lv for lv in levels if matches_time(lv.count[4], op, value)]
     return levels
 
 
