@@ -135,7 +135,7 @@ class Refresher:
         self.writer.register({n: (s.kind, s.base_url) for n, s in settings.items()},
                              {code: None for code in self.config.settings.locations})
         self.writer.abandon_interrupted(self.now())
-        self.writer.clear_staging()  # under the refresh lock, no other run is staging
+        self.writer.clear_staging()  # under the refresh lock no run is staging: all stale
 
     def _window(self, system: str, full: bool) -> tuple[str, Window]:
         history_start = self.now() - self.config.settings.cache.history_days * 86400

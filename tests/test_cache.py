@@ -128,7 +128,7 @@ def test_prune_keeps_each_keys_state_as_of_the_cutoff(engine):
     assert [o.on_hand for o in queries.history(engine, "A", "DAL1")] == [9, 3]
 
 
-def test_interrupted_runs_are_closed_and_their_staging_dropped(engine):
+def test_interrupted_runs_are_closed_and_their_staging_ignored(engine):
     cache = CacheWriter(engine)
     run_id = cache.start_run("wms", "full", 1000, None)
     cache.write_page(run_id, "wms", Page(counts=[row()]), 1000, CODES, RunStats())

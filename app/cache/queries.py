@@ -92,10 +92,14 @@ _RUN_COLUMNS = (SyncRun.id, SyncRun.system, SyncRun.mode, SyncRun.status, SyncRu
 
 
 def last_run(engine: Engine, system: str) -> RunSummary | None:
+    with engine.connect() as conn:
+        return _last_run(conn, system)
+
+
+def _last_run(conn, system: str) -> RunSummary | None:
     query = (select(*_RUN_COLUMNS).where(SyncRun.system == system)
              .order_by(SyncRun.started_at.desc(), SyncRun.id.desc()).limit(1))
-    with engine.connect() as conn:
-        row = conn.execute(query).first()
+    row = conn.execute(query).first()
     return RunSummary(*row) if row else None
 
 
@@ -112,9 +116,9 @@ def system_status(engine: Engine) -> list[SystemStatus]:
         for system, external_id, name in refs:
             unmapped.setdefault(system, []).append(f"{external_id} ({name})" if name
                                                    else external_id)
-    return [SystemStatus(name, kind, last_good, rows.get(name, 0), last_run(engine, name),
-                         tuple(unmapped.get(name, ())))
-            for name, kind, last_good in systems]
+        return [SystemStatus(name, kind, last_good, rows.get(name, 0), _last_run(conn, name),
+                             tuple(unmapped.get(name, ())))
+                for name, kind, last_good in systems]
 
 
 def current_counts(engine: Engine, system: str) -> dict[tuple[str, str], tuple]:

@@ -55,11 +55,11 @@ class CacheWriter:
                         list(locations.items()), key=("code",), keep_existing=("name",))
 
     def abandon_interrupted(self, now: int) -> int:
-        """Runs left 'running' by a killed refresh become failed; their staging goes."""
+        """Runs left 'running' by a killed refresh become failed (their staged rows go
+        with the next clear_staging)."""
         with self.engine.begin() as conn:
             stale = conn.scalars(select(SyncRun.id).where(SyncRun.status == "running")).all()
             if stale:
-                conn.execute(delete(CountStaging).where(CountStaging.run_id.in_(stale)))
                 conn.execute(update(SyncRun).where(SyncRun.id.in_(stale)).values(
                     status="failed", finished_at=now, error="interrupted (refresh was killed)"))
         return len(stale)
