@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -65,13 +64,20 @@ def build_parser() -> argparse.ArgumentParser:
     refresh.add_argument("--system", action="append", metavar="NAME",
                          help="only this system (repeatable)")
     refresh.add_argument("--full", action="store_true", help="full read, not incremental")
+
+    look = commands.add_parser("lookup", parents=[common],
+                               help="the three-system comparison and findings for a SKU")
+    look.add_argument("sku", metavar="SKU")
+    look.add_argument("--location", metavar="CODE", help="one location (default: all)")
+    look.add_argument("--json", action="store_true", help="JSON as in CONTRACTS.md")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
-        handler = {None: _tui, "demo": _demo, "simulate": _simulate, "refresh": _refresh}
+        handler = {None: _tui, "demo": _demo, "simulate": _simulate, "refresh": _refresh,
+                   "lookup": _lookup}
         return handler[args.command](args)
     except SeamdeskError as exc:
         print(f"seamdesk: {exc.message}", file=sys.stderr)
@@ -108,6 +114,22 @@ def _refresh(args) -> int:
     if failed:
         print(f"seamdesk: refresh did not complete for {', '.join(failed)}", file=sys.stderr)
         return 1
+    return 0
+
+
+def _lookup(args) -> int:
+    import json
+
+    from app.lookup_text import render_text
+
+    desk = _desk(args, require_tokens=False)  # reads the cache only: no secrets needed
+    result = desk.lookup(args.sku, args.location)
+    if args.json:
+        objects = [loc.as_json() for loc in result.locations]
+        payload = objects[0] if args.location else objects
+        print(json.dumps(payload, indent=2, ensure_ascii=False))
+    else:
+        print(render_text(result))
     return 0
 
 
@@ -164,26 +186,28 @@ def _simulate(args) -> int:
 def _demo(args) -> int:
     import tempfile
 
-    from app import config as config_module
-    from app.cli_progress import run_refresh
-    from app.service import Desk, resolve_operator
-    from app.simulator.server import TOKEN_ENV, SimServer, Simulator, write_config
+    from app.demo import demo_desk, replay
+    from app.service import resolve_operator
+    from app.simulator.server import SimServer, Simulator
     from app.tui import make_app
 
-    os.environ.setdefault(TOKEN_ENV, "sim")
-    world = _world(args.scenario or str(demo_scenario()), None)
-    simulator = Simulator(world)
+    operator = resolve_operator(args.operator)
+    simulator = Simulator(_world(args.scenario or str(demo_scenario()), None))
     server = SimServer(simulator)
     server.start_in_thread()
     try:
         with tempfile.TemporaryDirectory(prefix="seamdesk-demo-") as folder:
-            path = Path(folder) / "config.toml"
-            write_config(simulator, server.url, path)
-            config = config_module.load(path)
-            desk = Desk(config, operator=resolve_operator(args.operator),
-                        read_only=args.read_only)
-            if not args.read_only:
-                run_refresh(desk, None, True)
+            desk = demo_desk(simulator, server.url, Path(folder), operator=operator,
+                             read_only=False)
+            results = []
+
+            async def full_refresh() -> None:
+                results[:] = await desk.refresh(full=True)
+
+            asyncio.run(replay(desk, simulator, full_refresh))
+            for result in results:
+                print(result.summary(), flush=True)
+            desk.read_only = args.read_only  # the cache is seeded either way
             make_app(desk).run()
     finally:
         server.stop()

@@ -56,3 +56,25 @@ def age_text(seconds: float) -> str:
     if seconds < 86400:
         return f"{seconds // 3600} h ago"
     return f"{seconds // 86400} d ago"
+
+
+def span_text(seconds: float) -> str:
+    """A duration: '45 s', '12 min', '2 h 40 min', '3 d 4 h'."""
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, hours = seconds // 60, seconds // 3600
+    if seconds < 3600:
+        return f"{minutes} min"
+    if seconds < 86400:
+        rest = minutes % 60
+        return f"{hours} h {rest} min" if rest else f"{hours} h"
+    rest = hours % 24
+    return f"{seconds // 86400} d {rest} h" if rest else f"{seconds // 86400} d"
+
+
+def clock_text(epoch: float, now: float) -> str:
+    """A time people read at a glance: '09:40 UTC' today, 'Nov 29 22:10 UTC' otherwise."""
+    moment = datetime.fromtimestamp(int(epoch), UTC)
+    same_day = moment.date() == datetime.fromtimestamp(int(now), UTC).date()
+    return moment.strftime("%H:%M UTC" if same_day else "%b %d %H:%M UTC")

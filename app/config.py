@@ -22,6 +22,8 @@ from pydantic import (
     model_validator,
 )
 
+from app.diagnosis.catalogue import OWNER_ROLES
+from app.diagnosis.evidence import Thresholds
 from app.errors import ConfigError, read_toml
 from app.records import ROLES
 from app.sources.registry import KINDS
@@ -53,6 +55,23 @@ class RefreshSettings(_Section):
     backoff_seconds: float = Field(0.5, ge=0)
     full_every_hours: float = Field(24, gt=0)  # incremental reads can miss rows without times
     bulk_poll_seconds: float = Field(0.5, gt=0)
+
+
+class DiagnosisSettings(_Section):
+    """Thresholds of the findings engine (FINDINGS.md); the sync tolerance and stale limit
+    live in [refresh]."""
+
+    tolerance_units: int = Field(0, ge=0)  # two counts this close agree ...
+    tolerance_percent: float = Field(0.0, ge=0, le=100)  # ... or this close, relatively
+    pack_factors: list[int] = [6, 12, 24]  # besides each item's own pack, for uom-mismatch
+    throttled_share: float = Field(0.1, gt=0, le=1)  # rate-limited share of a run's requests
+
+    @field_validator("pack_factors")
+    @classmethod
+    def _factors(cls, factors: list[int]) -> list[int]:
+        if any(f < 2 for f in factors):
+            raise ValueError("pack factors must be 2 or more")
+        return factors
 
 
 class SystemSettings(_Section):
@@ -100,6 +119,7 @@ class SystemSettings(_Section):
 class Settings(_Section):
     cache: CacheSettings = CacheSettings()
     refresh: RefreshSettings = RefreshSettings()
+    diagnosis: DiagnosisSettings = DiagnosisSettings()
     systems: dict[str, SystemSettings]
     locations: dict[str, dict[str, LocationId]] = {}
     owners: dict[str, str] = {}
@@ -113,6 +133,22 @@ class Settings(_Section):
             if role not in ROLES:
                 raise ValueError(f"unknown system role {role!r} (roles: {', '.join(ROLES)})")
         return systems
+
+    @field_validator("owners")
+    @classmethod
+    def _known_owners(cls, owners: dict[str, str]) -> dict[str, str]:
+        for role in owners:
+            if role not in OWNER_ROLES:
+                raise ValueError(f"unknown owner role {role!r} (roles: {', '.join(OWNER_ROLES)})")
+        return owners
+
+    @field_validator("locations")
+    @classmethod
+    def _plain_codes(cls, locations: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+        for code in locations:  # "system:id" names a location the mapping lacks
+            if not code or ":" in code or code != code.strip():
+                raise ValueError(f"location code {code!r}: use letters, digits, - or _")
+        return locations
 
     @model_validator(mode="after")
     def _locations_name_known_systems(self) -> Settings:
@@ -153,6 +189,12 @@ class Config:
     def secrets(self) -> list[str]:
         """Every secret value in play, for redaction of anything that leaves the process."""
         return [s.get_secret_value() for s in self.tokens.values() if s.get_secret_value()]
+
+    def thresholds(self) -> Thresholds:
+        refresh, diagnosis = self.settings.refresh, self.settings.diagnosis
+        return Thresholds(refresh.sync_tolerance_seconds, refresh.stale_after_seconds,
+                          diagnosis.tolerance_units, diagnosis.tolerance_percent,
+                          tuple(diagnosis.pack_factors), diagnosis.throttled_share)
 
     def location_code(self, system: str) -> dict[str, str]:
         """This system's location id → canonical location code."""

@@ -13,9 +13,11 @@ from dataclasses import dataclass
 
 from app.cache import queries
 from app.cache.engine import make_engine
+from app.cache.sku import search_items
 from app.clock import Clock, system_clock
 from app.config import Config
 from app.errors import UsageError
+from app.lookup import SkuLookup, lookup
 from app.refresh import Progress, Refresher, SystemResult, refresh_lock
 
 
@@ -75,6 +77,13 @@ class Desk:
                 status.rows if status else 0, status.last_run if status else None,
                 status.unmapped_locations if status else ()))
         return result
+
+    def lookup(self, sku: str, location: str | None = None) -> SkuLookup:
+        """The three-system comparison and findings for a SKU, from the cache only."""
+        return lookup(self.engine, self.config, sku.strip(), self.now(), location)
+
+    def search(self, query: str, limit: int = 50) -> list[tuple[str, str | None]]:
+        return search_items(self.engine, query, limit)
 
     async def refresh(self, systems: list[str] | None = None, full: bool = False,
                       progress: Progress | None = None) -> list[SystemResult]:

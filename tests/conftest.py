@@ -78,12 +78,17 @@ async def refresh(config, sim, engine=None, systems=None, full=False):
 
 
 def truth(world, system: str, config) -> dict[tuple[str, str], tuple]:
-    """What the cache must hold for a system after a clean refresh: mapped locations only."""
+    """What the cache must hold for a system after a clean refresh: counts at mapped
+    locations under their code, at unmapped ones under "system:id"."""
+    external = {code: system_ids.get(system) for code, system_ids in
+                Simulator(world).location_ids().items()}
     mapped = set(config.settings.locations)
     rows = {}
     for (location, sku), count in world.view(system).items():
-        if location not in mapped or system not in world.location_index[location].systems:
+        if system not in world.location_index[location].systems:
             continue
+        if location not in mapped:
+            location = f"{system}:{external[location]}"
         on_hand, available, allocated, in_transit, updated = count
         if system == "wms":
             in_transit = None  # ShipHero has no in-transit figure

@@ -112,12 +112,15 @@ def test_incremental_runs_never_drop_rows_but_full_runs_do(engine):
     assert set(queries.current_counts(engine, "wms")) == {("DAL1", "A")}
 
 
-def test_rows_at_unmapped_locations_are_counted_not_stored(engine):
+def test_rows_at_unmapped_locations_are_counted_and_kept_apart(engine):
     cache = CacheWriter(engine)
     run_id = cache.start_run("wms", "full", 1000, None)
     unmapped = cache.write_page(run_id, "wms", Page(counts=[row(location="W9")]), 1000, CODES,
                                 RunStats())
     assert unmapped == 1
+    cache.finish_run(run_id, "wms", status="complete", finished_at=1001, stats=RunStats(),
+                     full=True, started_at=1000)
+    assert set(queries.current_counts(engine, "wms")) == {("wms:W9", "A")}
 
 
 def test_prune_keeps_each_keys_state_as_of_the_cutoff(engine):

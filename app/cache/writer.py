@@ -73,14 +73,15 @@ class CacheWriter:
 
     def write_page(self, run_id: int, system: str, page: Page, read_at: int,
                    codes: Mapping[str, str], stats: RunStats) -> int:
-        """Stage one page in one transaction; returns rows at unmapped locations."""
+        """Stage one page in one transaction; returns rows at unmapped locations (staged too,
+        under "system:id", so a lookup can show stock the mapping does not cover)."""
         began = time.perf_counter()
         counts, unmapped = [], {}
         for row in page.counts:
             code = codes.get(row.location_id)
-            if code is None:
+            if code is None:  # kept under "system:id": shown, tallied, compared with nothing
                 unmapped[row.location_id] = unmapped.get(row.location_id, 0) + 1
-                continue
+                code = f"{system}:{row.location_id}"
             counts.append((row.on_hand, row.available, row.allocated, row.in_transit,
                            row.updated_at, read_at, row.name, run_id, system, row.sku, code))
         events = [(system, e.source_id, e.event_id, e.kind, e.sku,

@@ -1,0 +1,118 @@
+"""Comparing like with like: which pair of systems disagrees on which number, and when the
+three last agreed.
+
+The WMS and the ERP are compared on on-hand and available (physical stock and what may be
+sold); the ERP and the storefront on available, the number the channel sells from. A gap
+on available that equals exactly one side's in-transit quantity is a difference of pool
+definition (FINDINGS.md `pool-definition`), not drift: "agree" means equal after that
+normalization.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from app.cache.queries import Observation
+from app.diagnosis.evidence import Thresholds
+
+UPSTREAM = ("wms", "erp")
+DOWNSTREAM = ("erp", "storefront")
+PAIR_FIELDS = {UPSTREAM: ("on_hand", "available"), DOWNSTREAM: ("available",)}
+QUANTITIES = ("on_hand", "available", "allocated", "in_transit")
+
+
+@dataclass(frozen=True, slots=True)
+class Gap:
+    pair: tuple[str, str]
+    field: str
+    a: int
+    b: int
+    in_transit_of: str | None = None  # set when the gap is one side's in-transit quantity
+
+
+def pair_gaps(counts: Mapping[str, Observation], pair: tuple[str, str],
+              th: Thresholds) -> list[Gap]:
+    """Every compared number on which the pair disagrees (definition gaps included)."""
+    first, second = (counts.get(system) for system in pair)
+    if first is None or second is None:
+        return []
+    gaps = []
+    for name in PAIR_FIELDS[pair]:
+        a, b = getattr(first, name), getattr(second, name)
+        if th.agree(a, b) is not False:
+            continue
+        explained = None
+        if name == "available":
+            for system, obs in zip(pair, (first, second), strict=True):
+                if obs.in_transit and abs(a - b) == abs(obs.in_transit):
+                    explained = system
+                    break
+        gaps.append(Gap(pair, name, a, b, explained))
+    return gaps
+
+
+def drift(counts: Mapping[str, Observation], th: Thresholds) -> tuple[list[Gap], list[Gap]]:
+    """The real gaps upstream and downstream (definition gaps left out)."""
+    return tuple([g for g in pair_gaps(counts, pair, th) if g.in_transit_of is None]
+                 for pair in (UPSTREAM, DOWNSTREAM))
+
+
+def agreeing(counts: Mapping[str, Observation], th: Thresholds) -> bool:
+    upstream, downstream = drift(counts, th)
+    return not upstream and not downstream
+
+
+def cell_conflicts(counts: Mapping[str, Observation],
+                   th: Thresholds) -> dict[tuple[str, str], tuple[str, ...]]:
+    """(system, quantity) → the systems it disagrees with, for highlighting a table."""
+    conflicts: dict[tuple[str, str], list[str]] = {}
+    systems = [s for s in ("wms", "erp", "storefront") if s in counts]
+    for i, a in enumerate(systems):
+        for b in systems[i + 1:]:
+            for name in QUANTITIES:
+                if th.agree(getattr(counts[a], name), getattr(counts[b], name)) is False:
+                    conflicts.setdefault((a, name), []).append(b)
+                    conflicts.setdefault((b, name), []).append(a)
+    return {key: tuple(value) for key, value in conflicts.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class Agreement:
+    last_agreed_at: int | None  # the newest read at which all of them agreed
+    diverged_at: int | None  # when the first disagreeing version was read (None: agree now)
+
+
+def last_known_good(history: Iterable[Observation], th: Thresholds) -> Agreement:
+    """When the systems last agreed, from every version seen (history and current; pass
+    the current ones with their effective read time).
+
+    Versions are stored once and re-confirmed by later runs without a new row, so this
+    gives the read time of the newest agreeing state; the caller may move it forward to
+    the last complete run that started before `diverged_at`.
+    """
+    versions: dict[str, list[Observation]] = {}
+    for obs in sorted(history, key=lambda o: o.read_at):
+        versions.setdefault(obs.system, []).append(obs)
+    if len(versions) < 2:
+        return Agreement(None, None)
+    moments = sorted({obs.read_at for rows in versions.values() for obs in rows}, reverse=True)
+    diverged = None
+    for moment in moments:
+        state = {system: latest for system, rows in versions.items()
+                 if (latest := _as_of(rows, moment)) is not None}
+        if len(state) == len(versions) and agreeing(state, th):
+            if diverged is None:  # they agree now, as of the newest read
+                return Agreement(max(o.read_at for o in state.values()), None)
+            return Agreement(moment, diverged)
+        diverged = moment
+    return Agreement(None, diverged)
+
+
+def _as_of(rows: list[Observation], moment: int) -> Observation | None:
+    found = None
+    for obs in rows:  # oldest first, a handful of versions
+        if obs.read_at > moment:
+            break
+        found = obs
+    return found

@@ -1,0 +1,147 @@
+"""The three-system count lookup: what `seamdesk lookup`, the lookup screen and packets
+show for a SKU, computed once from the cache.
+
+`lookup()` reads the SKU's facts (app.cache.sku), builds the evidence for each location,
+runs the diagnosis engine and returns plain data; `as_json()` is the CONTRACTS.md shape.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field, replace
+
+from sqlalchemy import Engine, text
+
+from app.cache.queries import Observation
+from app.cache.sku import COMPARED, SkuFacts, confirmed_between, sku_facts
+from app.clock import iso
+from app.config import Config
+from app.diagnosis import diagnose
+from app.diagnosis.compare import QUANTITIES, cell_conflicts, last_known_good
+from app.diagnosis.evidence import Event, Evidence, Finding, SystemState, Thresholds
+from app.errors import UsageError
+
+
+@dataclass(frozen=True, slots=True)
+class LocationLookup:
+    sku: str
+    location: str  # canonical code, or "system:id" for a location the mapping lacks
+    location_name: str | None
+    mapped: bool
+    now: int
+    counts: dict[str, Observation]  # read_at: the newest complete run that confirmed it
+    stale: dict[str, bool]  # per compared system
+    findings: list[Finding]
+    conflicts: dict[tuple[str, str], tuple[str, ...]]  # (system, quantity) → disagrees with
+    last_agreed_at: int | None
+    diverged_at: int | None
+    history: tuple[Observation, ...] = ()  # every version here, newest first
+    events: tuple[Event, ...] = ()  # newest first
+
+    @property
+    def broken(self) -> set[str]:
+        """The handoffs the findings name: wms->erp, erp->storefront (both: the two)."""
+        names = set()
+        for finding in self.findings:
+            if finding.handoff == "both":
+                names |= {"wms->erp", "erp->storefront"}
+            elif finding.handoff in ("wms->erp", "erp->storefront"):
+                names.add(finding.handoff)
+        return names
+
+    def as_json(self) -> dict:
+        systems = {}
+        for name in COMPARED:
+            obs = self.counts.get(name)
+            entry = {q: getattr(obs, q) if obs else None for q in QUANTITIES}
+            entry.update(updated_at=iso(obs.updated_at) if obs else None,
+                         read_at=iso(obs.read_at) if obs else None,
+                         stale=self.stale.get(name, True))
+            systems[name] = entry
+        return {"sku": self.sku, "location": self.location, "read_at": iso(self.now),
+                "location_name": self.location_name, "mapped": self.mapped,
+                "systems": systems, "findings": [f.as_json() for f in self.findings],
+                "last_agreed_at": iso(self.last_agreed_at),
+                "diverged_at": iso(self.diverged_at)}
+
+
+@dataclass(frozen=True, slots=True)
+class SkuLookup:
+    sku: str
+    name: str | None
+    pack: int | None
+    locations: list[LocationLookup] = field(default_factory=list)
+    systems: dict[str, SystemState] = field(default_factory=dict)
+
+    def location(self, code: str) -> LocationLookup | None:
+        return next((loc for loc in self.locations if loc.location == code), None)
+
+
+def lookup(engine: Engine, config: Config, sku: str, now: int,
+           location: str | None = None) -> SkuLookup:
+    """The comparison and findings for a SKU at one location or every location it has.
+    Raises UsageError (exit 2) naming the closest matches for an unknown SKU or location."""
+    facts = sku_facts(engine, sku)
+    if not facts.known:
+        raise UsageError(f"no such SKU {sku!r} in the cache" + _closest(engine, sku))
+    if location is not None and location not in facts.locations:
+        close = difflib.get_close_matches(location, list(facts.locations), n=3, cutoff=0.4)
+        hint = f"; closest: {', '.join(close)}" if close else \
+            f"; known: {', '.join(sorted(facts.locations)) or 'none yet'}"
+        raise UsageError(f"no such location {location!r}{hint}")
+    th = config.thresholds()
+    systems = {name: SystemState(row.name, row.kind, row.last_good_read_at, row.runs)
+               for name, row in facts.systems.items() if name in config.systems}
+    by_location: dict[str, dict[str, Observation]] = {}
+    for obs in facts.current:
+        by_location.setdefault(obs.location, {})[obs.system] = obs
+    codes = [location] if location else sorted(
+        by_location, key=lambda code: (code not in facts.locations, code))
+    result = SkuLookup(sku, facts.name, facts.pack, systems=systems)
+    for code in codes:
+        result.locations.append(_at_location(engine, config, facts, code, by_location, th,
+                                             systems, now))
+    return result
+
+
+def _at_location(engine: Engine, config: Config, facts: SkuFacts, code: str,
+                 by_location: dict[str, dict[str, Observation]], th: Thresholds,
+                 systems: dict[str, SystemState], now: int) -> LocationLookup:
+    counts = by_location.get(code, {})
+    mapped = code in facts.locations
+    siblings = {other: rows for other, rows in by_location.items()
+                if other != code and other in facts.locations}
+    history = tuple(o for o in facts.history if o.location == code)
+    versions = [*(replace(o, read_at=facts.stored[(o.system, code)]) for o in counts.values()),
+                *history]
+    events = tuple(Event(e.system, e.event_id, e.kind, e.delta, e.at, e.reason)
+                   for e in facts.events if e.location == code)
+    evidence = Evidence(
+        facts.sku, code, now, counts, systems, facts.pack, tuple(reversed(events)),
+        tuple(sorted(versions, key=lambda o: o.read_at, reverse=True)), siblings,
+        facts.locations.get(code) if mapped else facts.unmapped.get(code), mapped)
+    findings = diagnose(evidence, th, config.settings.owners)
+    agreement = last_known_good(versions, th) if mapped else None
+    agreed, diverged = (agreement.last_agreed_at, agreement.diverged_at) if agreement \
+        else (None, None)
+    if agreed is not None and diverged is None:
+        agreed = max(o.read_at for o in counts.values())  # agree now, as of the newest read
+    elif agreed is not None:
+        confirmed = confirmed_between(engine, tuple(counts), agreed, diverged)
+        agreed = max(agreed, confirmed or agreed)
+    stale = {name: name not in systems or systems[name].last_good_read_at is None
+             or now - systems[name].last_good_read_at > th.stale_after for name in COMPARED}
+    return LocationLookup(facts.sku, code, evidence.location_name, mapped, now, counts,
+                          stale, findings, cell_conflicts(counts, th), agreed, diverged,
+                          evidence.history, events)
+
+
+_NEAR_PREFIX = text("SELECT sku FROM item WHERE sku >= :low ORDER BY sku LIMIT 400")
+
+
+def _closest(engine: Engine, sku: str) -> str:
+    """A few SKUs near the mistyped one (same leading characters), for the error line."""
+    with engine.connect() as conn:
+        near = conn.scalars(_NEAR_PREFIX, {"low": sku[:3].upper()}).all()
+    close = difflib.get_close_matches(sku.upper(), near, n=3, cutoff=0.5)
+    return f"; closest: {', '.join(close)}" if close else ""
