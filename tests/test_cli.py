@@ -73,7 +73,7 @@ def test_simulate_then_refresh_over_a_real_socket(tmp_path):
     assert all(": complete (full)" in line for line in lines)
     assert second.returncode == 0 and second.stdout.startswith("erp: complete (incremental)")
     with sqlite3.connect(tmp_path / "seamdesk.db") as db:
-        assert db.execute("SELECT count(*) FROM count_current").fetchone()[0] == 60
+        assert db.execute("SELECT count(*) FROM count_current").fetchone()[0] == 62  # 2 unmapped
     assert TOKEN not in (tmp_path / "seamdesk.db").read_bytes().decode("latin-1")
 
 
