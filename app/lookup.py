@@ -82,6 +82,8 @@ def lookup(engine: Engine, config: Config, sku: str, now: int,
     """The comparison and findings for a SKU at one location or every location it has.
     Raises UsageError (exit 2) naming the closest matches for an unknown SKU or location."""
     facts = sku_facts(engine, sku)
+    if not facts.known and (spelled := _same_sku_any_case(engine, sku)):
+        facts = sku_facts(engine, spelled)  # people type "tee-blk-m" for TEE-BLK-M
     if not facts.known:
         raise UsageError(f"no such SKU {sku!r} in the cache" + _closest(engine, sku))
     if location is not None and location not in facts.locations:
@@ -97,7 +99,7 @@ def lookup(engine: Engine, config: Config, sku: str, now: int,
         by_location.setdefault(obs.location, {})[obs.system] = obs
     codes = [location] if location else sorted(
         by_location, key=lambda code: (code not in facts.locations, code))
-    result = SkuLookup(sku, facts.name, facts.pack, systems=systems)
+    result = SkuLookup(facts.sku, facts.name, facts.pack, systems=systems)
     for code in codes:
         result.locations.append(_at_location(engine, config, facts, code, by_location, th,
                                              systems, now))
@@ -134,6 +136,15 @@ def _at_location(engine: Engine, config: Config, facts: SkuFacts, code: str,
     return LocationLookup(facts.sku, code, evidence.location_name, mapped, now, counts,
                           stale, findings, cell_conflicts(counts, th), agreed, diverged,
                           evidence.history, events)
+
+
+_ANY_CASE = text("SELECT sku FROM item WHERE lower(sku) = lower(:sku) LIMIT 2")
+
+
+def _same_sku_any_case(engine: Engine, sku: str) -> str | None:
+    with engine.connect() as conn:
+        found = conn.scalars(_ANY_CASE, {"sku": sku}).all()
+    return found[0] if len(found) == 1 else None
 
 
 _NEAR_PREFIX = text("SELECT sku FROM item WHERE sku >= :low ORDER BY sku LIMIT 400")

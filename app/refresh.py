@@ -153,12 +153,26 @@ class Refresher:
             return "full", Window(None, events_since)
         return "incremental", Window(counts_hw - OVERLAP_SECONDS, events_since)
 
-    async def _system(self, system: str, full: bool) -> SystemResult:
+    async def reread_sku(self, sku: str) -> list[SystemResult]:
+        """Every location of one SKU from each compared system, through the vendors'
+        single-item queries: a run of mode 'sku' per system, promoted like any other."""
+        names = [n for n in ("wms", "erp", "storefront") if n in self.config.systems]
+        try:
+            await self._db(self._prepare)
+            return list(await asyncio.gather(*(self._system(n, sku=sku) for n in names)))
+        finally:
+            self._thread.shutdown(wait=False)
+
+    async def _system(self, system: str, full: bool = False, sku: str | None = None
+                      ) -> SystemResult:
         started = time.perf_counter()
-        mode, window = await self._db(self._window, system, full)
+        if sku is None:
+            mode, window = await self._db(self._window, system, full)
+        else:
+            mode, window = "sku", None
         run_at = self.now()
         run_id = await self._db(self.writer.start_run, system, mode, run_at,
-                                window.counts_since)
+                                window.counts_since if window else None)
         result = SystemResult(system, mode, "running")
         connector = make_connector(self.config, system, transport=self.transport,
                                    sleep=self.sleep)
@@ -167,15 +181,18 @@ class Refresher:
 
         async def fetch() -> None:
             try:
-                async for page in connector.read(window):
+                pages = connector.read(window) if sku is None else connector.read_sku(sku)
+                async for page in pages:
                     await queue.put(page)
             finally:
                 await queue.put(None)
 
         async def store() -> None:
             while (page := await queue.get()) is not None:
+                # Every row of a run carries the run's start as its read time, the same
+                # moment last_good_read_at records: one clock for "when was this read".
                 result.unmapped += await self._db(self.writer.write_page, run_id, system, page,
-                                                  self.now(), codes, connector.stats)
+                                                  run_at, codes, connector.stats)
                 result.pages += 1
                 result.rows += len(page)
                 if self.progress:
@@ -198,6 +215,6 @@ class Refresher:
             stats.requests, stats.throttled, stats.retries
         await self._db(self.writer.finish_run, run_id, system, status=result.status,
                        finished_at=self.now(), stats=stats, full=mode == "full",
-                       error=result.error, started_at=run_at)
+                       error=result.error, started_at=run_at, sku=sku)
         result.seconds = time.perf_counter() - started
         return result

@@ -85,6 +85,15 @@ class Desk:
     def search(self, query: str, limit: int = 50) -> list[tuple[str, str | None]]:
         return search_items(self.engine, query, limit)
 
+    async def reread(self, sku: str) -> list[SystemResult]:
+        """Re-read one SKU (every location) from the three systems now."""
+        if self.read_only:
+            raise UsageError("read-only session: re-reading is not allowed here")
+        with refresh_lock(self.config.cache_url):
+            refresher = Refresher(self.config, self.engine, clock=self.clock,
+                                  transport=self._transport, sleep=self._sleep)
+            return await refresher.reread_sku(sku)
+
     async def refresh(self, systems: list[str] | None = None, full: bool = False,
                       progress: Progress | None = None) -> list[SystemResult]:
         if self.read_only:

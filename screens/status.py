@@ -11,12 +11,12 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from app.clock import age_text, iso
 from app.refresh import SystemResult
 from app.service import Desk, SystemHealth
+from screens.base import DeskScreen
 
 COLUMNS = (("System", 10), ("Kind", 8), ("Last good read", 20), ("Age", 10), ("Rows", 9),
            ("Last run", 9))
@@ -36,7 +36,7 @@ class RefreshFinished(Message):
         self.results = results
 
 
-class StatusScreen(Screen):
+class StatusScreen(DeskScreen):
     CSS_PATH = "status.tcss"
     BINDINGS = [
         Binding("r", "refresh", "Refresh", id="refresh"),
@@ -116,8 +116,8 @@ class StatusScreen(Screen):
     def on_refresh_finished(self, message: RefreshFinished) -> None:
         failed = [r for r in message.results if r.status != "complete"]
         for result in failed:
-            self.notify(Text(result.summary()), title=f"{result.system} refresh {result.status}",
-                        severity="error", timeout=10)
+            self.notify(result.summary(), title=f"{result.system} refresh {result.status}",
+                        severity="error", timeout=10, markup=False)
         if not failed:
             rows = sum(r.rows for r in message.results)
             self.notify(f"Refresh complete: {rows:,} rows read.")

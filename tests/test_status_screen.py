@@ -11,6 +11,7 @@ from app.clock import frozen
 from app.records import RunStats
 from app.service import Desk
 from app.tui import make_app
+from screens.status import StatusScreen
 from tests.conftest import AFTER, nosleep, refresh
 
 SIZES = [(80, 24), (160, 48)]
@@ -22,10 +23,13 @@ def make_desk(config, sim, read_only=False) -> Desk:
 
 
 async def settle(pilot) -> None:
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
+    """Open the systems screen (s) from the lookup screen and let its workers finish."""
+    if not isinstance(pilot.app.screen, StatusScreen):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.press("escape", "s")  # leave the search box first
+    for _ in range(3):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
 
 
 async def test_every_configured_system_is_listed_with_its_last_run(config, sim, engine):

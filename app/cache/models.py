@@ -90,6 +90,16 @@ class CountHistory(_Quantities, table=True):
     run_id: int = Field(primary_key=True)
 
 
+class SkuCheck(SQLModel, table=True):
+    """When a single-SKU re-read last confirmed a system's rows for a SKU (a SKU run
+    says nothing about the system's other rows, so it cannot move last_good_read_at)."""
+
+    __tablename__ = "sku_check"
+    system: str = Field(primary_key=True)
+    sku: str = Field(primary_key=True)
+    checked_at: int
+
+
 class InventoryEvent(SQLModel, table=True):
     __tablename__ = "inventory_event"
     __table_args__ = (Index("ix_inventory_event_sku", "sku", "location", "at"),)

@@ -22,8 +22,9 @@ _SYSTEMS = bindparam("systems", expanding=True)
 _ITEM = text("SELECT name, pack FROM item WHERE sku = :sku")
 _CURRENT = text(
     "SELECT c.system, c.location, c.sku, c.on_hand, c.available, c.allocated, c.in_transit,"
-    " c.updated_at, c.read_at, s.last_good_read_at FROM count_current c"
+    " c.updated_at, c.read_at, s.last_good_read_at, k.checked_at FROM count_current c"
     " LEFT JOIN system s ON s.name = c.system"
+    " LEFT JOIN sku_check k ON k.system = c.system AND k.sku = c.sku"
     " WHERE c.system IN :systems AND c.sku = :sku").bindparams(_SYSTEMS)
 _HISTORY = text(
     "SELECT system, location, sku, on_hand, available, allocated, in_transit, updated_at,"
@@ -85,7 +86,7 @@ def sku_facts(engine: Engine, sku: str, systems: tuple[str, ...] = COMPARED) -> 
         item = conn.execute(_ITEM, {"sku": sku}).first()
         current, stored = [], {}
         for row in conn.execute(_CURRENT, {"systems": list(systems), "sku": sku}):
-            current.append(Observation(*row[:8], max(row[8], row[9] or 0)))
+            current.append(Observation(*row[:8], max(row[8], row[9] or 0, row[10] or 0)))
             stored[(row[0], row[1])] = row[8]
         history = tuple(Observation(*row) for row in conn.execute(
             _HISTORY, {"systems": list(systems), "sku": sku, "limit": MAX_HISTORY}))

@@ -23,6 +23,7 @@ from app.cache.models import (
     Location,
     LocationRef,
     Meta,
+    SkuCheck,
     SyncRun,
     System,
 )
@@ -123,9 +124,10 @@ class CacheWriter:
 
     def finish_run(self, run_id: int, system: str, *, status: str, finished_at: int,
                    stats: RunStats, full: bool, error: str | None = None,
-                   started_at: int | None = None) -> None:
+                   started_at: int | None = None, sku: str | None = None) -> None:
         """Close a run: a complete one is promoted, any other leaves the cache as it was.
-        Staged rows stay until clear_staging (they are ignored once the run is closed)."""
+        Staged rows stay until clear_staging (they are ignored once the run is closed).
+        A single-SKU run (`sku`) confirms only that SKU's rows."""
         began = time.perf_counter()
         with self.engine.begin() as conn:
             values = dict(status=status, finished_at=finished_at, error=error,
@@ -140,8 +142,12 @@ class CacheWriter:
                 values["duplicates"] = max(0, (counted or 0) - (events or 0) - (staged or 0))
                 _promote(conn, run_id, system, full)
                 _name_items(conn, run_id, system)
-                conn.execute(update(System).where(System.name == system)
-                             .values(last_good_read_at=started_at))
+                if sku is not None:
+                    bulk_insert(conn, SkuCheck.__table__, ("system", "sku", "checked_at"),
+                                [(system, sku, started_at)], key=("system", "sku"))
+                else:
+                    conn.execute(update(System).where(System.name == system)
+                                 .values(last_good_read_at=started_at))
                 if full:  # unmapped tallies restart with each full read
                     conn.execute(update(LocationRef).where(
                         LocationRef.system == system, LocationRef.seen_at < started_at,

@@ -60,6 +60,8 @@ def drift(counts: Mapping[str, Observation], th: Thresholds) -> tuple[list[Gap],
 
 def agreeing(counts: Mapping[str, Observation], th: Thresholds) -> bool:
     upstream, downstream = drift(counts, th)
+    if "erp" not in counts and "wms" in counts and "storefront" in counts:
+        return th.agree(counts["wms"].available, counts["storefront"].available) is not False
     return not upstream and not downstream
 
 
@@ -101,7 +103,9 @@ def last_known_good(history: Iterable[Observation], th: Thresholds) -> Agreement
     for moment in moments:
         state = {system: latest for system, rows in versions.items()
                  if (latest := _as_of(rows, moment)) is not None}
-        if len(state) == len(versions) and agreeing(state, th):
+        if len(state) < len(versions):
+            break  # before every system was read: nothing to compare, nothing diverged
+        if agreeing(state, th):
             if diverged is None:  # they agree now, as of the newest read
                 return Agreement(max(o.read_at for o in state.values()), None)
             return Agreement(moment, diverged)

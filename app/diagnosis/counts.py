@@ -43,10 +43,10 @@ def drift_findings(ev: Evidence, th: Thresholds) -> list[Finding]:
     if upstream and downstream:
         systems = ("wms", "erp", "storefront")
         cause, clause = _timing(ev, systems, th)
-        gap = downstream[0]
-        wms = getattr(ev.counts["wms"], gap.field)
-        text = (f"All three disagree on {ev.location} {FIELD_TEXT[gap.field]} for {ev.sku}: "
-                f"WMS {wms}, ERP {gap.a}, storefront {gap.b} ({clause}).")
+        up, down = upstream[0], downstream[0]
+        text = (f"All three disagree at {ev.location} for {ev.sku}: WMS {up.a} vs ERP {up.b} "
+                f"{FIELD_TEXT[up.field]}, ERP {down.a} vs storefront {down.b} "
+                f"{FIELD_TEXT[down.field]} ({clause}).")
         return [make("both-handoffs", text, cause=cause, systems=systems)]
     if upstream:
         gap = upstream[0]
@@ -115,8 +115,8 @@ def pool_definition(ev: Evidence, th: Thresholds) -> list[Finding]:
 
 def ghost_reservation(ev: Evidence, th: Thresholds) -> list[Finding]:
     """Storefront available = WMS on-hand − k × the committed quantity, k ≥ 2; or the
-    storefront's available dropped at its last change with on-hand and allocations as
-    they were (no new orders)."""
+    storefront's available dropped at its last change by a multiple of the reservation,
+    with on-hand and allocations as they were (no new orders)."""
     wms, shop = ev.counts.get("wms"), ev.counts.get("storefront")
     if wms is None or shop is None or shop.available is None or wms.on_hand is None:
         return []
@@ -136,11 +136,15 @@ def ghost_reservation(ev: Evidence, th: Thresholds) -> list[Finding]:
                     f"{ev.location} = WMS on hand {wms.on_hand} − {k} × the {committed} "
                     f"committed: the same reservation is subtracted {k} times.",
                     systems=("wms", "erp", "storefront"))]
-    before = [o for o in ev.history if o.system == "storefront" and o.read_at < shop.read_at]
+    now_seen = (shop.on_hand, shop.available, shop.allocated, shop.in_transit, shop.updated_at)
+    before = [o for o in ev.history if o.system == "storefront" and o.read_at < shop.read_at
+              and (o.on_hand, o.available, o.allocated, o.in_transit, o.updated_at) != now_seen]
     if before:
         prior = before[0]  # history is newest first
-        if (prior.available or 0) > (shop.available or 0) and prior.on_hand == shop.on_hand \
-                and prior.allocated == shop.allocated and shop.on_hand is not None:
+        drop = (prior.available or 0) - (shop.available or 0)
+        reserved = shop.allocated or committed or 0
+        if drop > 0 and reserved > 0 and drop % reserved == 0 and \
+                prior.on_hand == shop.on_hand and prior.allocated == shop.allocated:
             return [make(
                 "ghost-reservation",
                 f"The storefront's available for {ev.sku} at {ev.location} dropped from "
@@ -158,7 +162,7 @@ def uom_mismatch(ev: Evidence, th: Thresholds) -> list[Finding]:
             continue
         for name in ("on_hand", "available"):
             a, b = getattr(first, name), getattr(second, name)
-            if not a or not b or a == b:
+            if not a or not b or th.agree(a, b):
                 continue
             big, small = max(a, b), min(a, b)
             for factor in factors:

@@ -31,7 +31,7 @@ class Thresholds:
         if a is None or b is None:
             return None
         allowed = max(self.tolerance_units,
-                      math.floor(self.tolerance_percent / 100 * max(abs(a), abs(b))))
+                      math.floor(self.tolerance_percent * max(abs(a), abs(b)) / 100))
         return abs(a - b) <= allowed
 
 

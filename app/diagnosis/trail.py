@@ -13,10 +13,11 @@ UNMATCHED = {"adjustment": "stranded-adjustment", "cycle_count": "stranded-adjus
 MAX_PER_CODE = 3  # the newest few; the rest are in the history panel
 
 
-def _counterpart(event: Event, erp: list[Event], th: Thresholds) -> bool:
-    """The ERP recorded the same document, or the same change soon after."""
+def _counterpart(event: Event, erp: list[Event], wms_ids: set[str], th: Thresholds) -> bool:
+    """The ERP recorded the same document, or the same change soon after under an id of
+    its own (not one that answers another WMS event)."""
     return any(e.event_id == event.event_id or
-               (e.kind == event.kind and e.delta == event.delta
+               (e.event_id not in wms_ids and e.kind == event.kind and e.delta == event.delta
                 and e.at >= event.at - th.sync_tolerance) for e in erp)
 
 
@@ -31,11 +32,13 @@ def unmatched_events(ev: Evidence, th: Thresholds) -> list[Finding]:
     if wms is None or erp is None or not upstream:
         return []  # the numbers agree (or one is missing): nothing was stranded
     erp_events = [e for e in ev.events if e.system == "erp"]
+    wms_ids = {e.event_id for e in ev.events if e.system == "wms"}
     findings: dict[str, list[Finding]] = {}
     for event in sorted((e for e in ev.events if e.system == "wms"), key=lambda e: -e.at):
         code = UNMATCHED.get(event.kind)
         waited = ev.now - event.at
-        if code is None or waited <= th.sync_tolerance or _counterpart(event, erp_events, th):
+        if code is None or waited <= th.sync_tolerance or \
+                _counterpart(event, erp_events, wms_ids, th):
             continue
         if len(findings.setdefault(code, [])) >= MAX_PER_CODE:
             continue

@@ -1,0 +1,316 @@
+"""The lookup screen: type a SKU, see what WMS, ERP and storefront say at each location,
+how old each number is, which handoff is broken, why, and who owns it.
+
+Database work runs in thread workers and HTTP (re-read) in an async worker; results come
+back as typed messages, so typing never waits on SQLite or the network.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.message import Message
+from textual.widgets import (
+    DataTable,
+    Footer,
+    Header,
+    Input,
+    OptionList,
+    Static,
+    TabbedContent,
+    TabPane,
+)
+from textual.widgets.option_list import Option
+
+from app.lookup import LocationLookup, SkuLookup
+from app.refresh import SystemResult
+from app.service import Desk
+from screens.base import DeskScreen
+from widgets.count_panel import SYSTEMS, CountPanel, HandoffLine
+from widgets.finding_card import FindingCard
+from widgets.history_view import history_text
+
+SEARCH_LIMIT = 50
+SYSTEM_WIDE = {"stale-source", "throttled-sync"}
+
+
+class SearchHits(Message):
+    def __init__(self, query: str, hits: list[tuple[str, str | None]]) -> None:
+        super().__init__()
+        self.query, self.hits = query, hits
+
+
+class LookupLoaded(Message):
+    def __init__(self, result: SkuLookup, location: str | None) -> None:
+        super().__init__()
+        self.result, self.location = result, location
+
+
+class RereadFinished(Message):
+    def __init__(self, sku: str, results: list[SystemResult]) -> None:
+        super().__init__()
+        self.sku, self.results = sku, results
+
+
+def hit_prompt(sku: str, name: str | None, query: str) -> Text:
+    """'SKU  name' with the typed text underlined where it matches; plain text throughout."""
+    text = Text(sku, style="bold")
+    if name:
+        text.append(f"  {name}", style="dim")
+    start = text.plain.lower().find(query.lower()) if query else -1
+    if start >= 0:
+        text.stylize("underline", start, start + len(query))
+    return text
+
+
+class LookupScreen(DeskScreen):
+    CSS_PATH = "lookup.tcss"
+    BINDINGS = [
+        Binding("slash", "search", "Search", id="search"),
+        Binding("r", "reread", "Re-read", id="reread"),
+        Binding("a", "tab('locations')", "All locations", id="locations"),
+        Binding("f", "tab('findings')", "Findings", id="findings"),
+        Binding("h", "tab('history')", "History", id="history"),
+        Binding("n", "next_location", "Next loc", id="next_location"),
+        Binding("escape", "close_hits", "Close", show=False),
+        Binding("down", "into_hits", show=False),
+    ]
+
+    def __init__(self, desk: Desk, sku: str | None = None, location: str | None = None) -> None:
+        super().__init__()
+        self.desk = desk
+        self.result: SkuLookup | None = None
+        self.location: str | None = None
+        self._initial = (sku, location)
+        self._opened: str | None = None  # the SKU put in the search box by opening it
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Input(placeholder="Type a SKU or item name  (/ to search, enter to open)",
+                    id="search")
+        yield OptionList(id="hits")
+        yield Static(id="title")
+        yield CountPanel(id="counts")
+        yield HandoffLine(id="handoff")
+        with TabbedContent(id="tabs", initial="findings"):
+            with TabPane("Findings", id="findings"):
+                yield VerticalScroll(id="cards")
+            with TabPane("All locations", id="locations"):
+                yield DataTable(id="grid", cursor_type="row", zebra_stripes=True)
+            with TabPane("History", id="history"), VerticalScroll(id="history-scroll"):
+                yield Static(id="timeline")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        grid = self.query_one("#grid", DataTable)
+        grid.add_column("Location", width=12, key="location")
+        for system in SYSTEMS:
+            grid.add_column(f"{system.upper() if system != 'storefront' else 'SF'} oh/av",
+                            width=12, key=system)
+        grid.add_column("Findings", key="findings")
+        self.query_one("#hits", OptionList).display = False
+        self._show()
+        if self._initial[0]:
+            self.open_sku(*self._initial)
+        else:
+            self.query_one("#search", Input).focus()
+
+    # -- searching ------------------------------------------------------------------------
+    def action_search(self) -> None:
+        search = self.query_one("#search", Input)
+        search.focus()
+        search.select_all()
+
+    @on(Input.Changed, "#search")
+    def _typed(self, event: Input.Changed) -> None:
+        self.search(event.value)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="search")
+    def search(self, query: str) -> None:
+        self.post_message(SearchHits(query, self.desk.search(query, SEARCH_LIMIT)))
+
+    def on_search_hits(self, message: SearchHits) -> None:
+        search = self.query_one("#search", Input)
+        if message.query != search.value or message.query == self._opened:
+            return  # typing has moved on, or this is the SKU just opened
+        hits = self.query_one("#hits", OptionList)
+        hits.clear_options()
+        hits.add_options([Option(hit_prompt(sku, name, message.query), id=sku)
+                          for sku, name in message.hits])
+        hits.display = bool(message.hits) and (search.has_focus or hits.has_focus)
+        if message.hits:
+            hits.highlighted = 0
+
+    @on(Input.Submitted, "#search")
+    def _submitted(self, event: Input.Submitted) -> None:
+        hits = self.query_one("#hits", OptionList)
+        typed = event.value.strip()
+        if not typed:
+            return
+        exact = next((o.id for o in hits.options if o.id and o.id.lower() == typed.lower()),
+                     None)
+        chosen = exact or (hits.get_option_at_index(hits.highlighted).id
+                           if hits.option_count and hits.highlighted is not None else typed)
+        self.open_sku(chosen)
+
+    @on(OptionList.OptionSelected, "#hits")
+    def _picked(self, event: OptionList.OptionSelected) -> None:
+        if event.option.id:
+            self.open_sku(event.option.id)
+
+    def action_into_hits(self) -> None:
+        hits = self.query_one("#hits", OptionList)
+        if hits.display and self.query_one("#search", Input).has_focus:
+            hits.focus()
+
+    def action_close_hits(self) -> None:
+        hits = self.query_one("#hits", OptionList)
+        if hits.display:
+            hits.display = False
+        self._focus_content()
+
+    def _focus_content(self) -> None:
+        """Focus the active tab's body, so the screen's keys work (not typed as text)."""
+        active = self.query_one("#tabs", TabbedContent).active
+        target = {"findings": "#cards", "locations": "#grid", "history": "#history-scroll"}
+        self.query_one(target.get(active, "#cards")).focus()
+
+    # -- loading a SKU --------------------------------------------------------------------
+    def open_sku(self, sku: str, location: str | None = None) -> None:
+        """Show a SKU (from search, the palette or another screen)."""
+        self.query_one("#hits", OptionList).display = False
+        self._opened = sku
+        self.query_one("#search", Input).value = sku
+        self.load(sku, location)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="lookup")
+    def load(self, sku: str, location: str | None = None) -> None:
+        self.post_message(LookupLoaded(self.desk.lookup(sku), location))
+
+    def on_lookup_loaded(self, message: LookupLoaded) -> None:
+        same_sku = self.result is not None and self.result.sku == message.result.sku
+        self.result = message.result
+        codes = [loc.location for loc in self.result.locations]
+        keep = message.location or (self.location if same_sku else None)
+        if keep in codes:
+            self.location = keep
+        else:  # the first location with something wrong, else the first
+            flagged = [loc.location for loc in self.result.locations
+                       if any(f.handoff not in ("storefront", "wms", "erp")
+                              for f in loc.findings)]
+            self.location = (flagged or codes or [None])[0]
+        self._show()
+        self._fill_grid()
+        self._focus_content()
+
+    @property
+    def current(self) -> LocationLookup | None:
+        if self.result is None or self.location is None:
+            return None
+        return self.result.location(self.location)
+
+    def _show(self) -> None:
+        loc = self.current
+        title = self.query_one("#title", Static)
+        if self.result is None:
+            title.update(Text("No SKU chosen yet", style="dim"))
+        else:
+            text = Text(self.result.sku, style="bold")
+            if self.result.name:
+                text.append(f"  {self.result.name}")
+            if loc is not None:
+                text.append("  @ ", style="dim")
+                text.append(loc.location, style="bold")
+                if loc.location_name:
+                    text.append(f" {loc.location_name}", style="dim")
+                index = [x.location for x in self.result.locations].index(loc.location)
+                text.append(f"  ({index + 1} of {len(self.result.locations)}, n: next)",
+                            style="dim")
+            elif not self.result.locations:
+                text.append("  no system holds a count for it yet", style="dim")
+            title.update(text)
+        self.query_one(CountPanel).show(self.result, loc)
+        self.query_one(HandoffLine).show(loc)
+        cards = self.query_one("#cards", VerticalScroll)
+        cards.remove_children()
+        if loc is not None:
+            if loc.findings:
+                cards.mount_all(FindingCard(f, i) for i, f in enumerate(loc.findings, 1))
+            else:
+                cards.mount(Static(Text("No findings: the systems agree here.")))
+        self.query_one("#timeline", Static).update(
+            history_text(loc) if loc else Text("Choose a SKU to see its history.", style="dim"))
+
+    def _fill_grid(self) -> None:
+        grid = self.query_one("#grid", DataTable)
+        grid.clear()
+        if self.result is None:
+            return
+        for loc in self.result.locations:
+            label = loc.location if loc.mapped else f"? {loc.location_name or loc.location}"
+            cells: list[Text] = [Text(label)]
+            for system in SYSTEMS:
+                obs = loc.counts.get(system)
+                cell = Text("—" if obs is None else f"{_n(obs.on_hand)}/{_n(obs.available)}")
+                if any((system, q) in loc.conflicts for q in ("on_hand", "available")):
+                    cell.stylize("bold reverse")
+                cells.append(cell)
+            # System-wide findings (stale, throttled) are in the header and the cards.
+            codes = [f.code for f in loc.findings if f.code not in SYSTEM_WIDE]
+            cells.append(Text(", ".join(codes) or "agree", style="" if codes else "dim"))
+            grid.add_row(*cells, key=loc.location)
+        if self.location is not None:
+            grid.move_cursor(row=[x.location for x in self.result.locations].index(self.location))
+
+    @on(DataTable.RowSelected, "#grid")
+    def _chose_location(self, event: DataTable.RowSelected) -> None:
+        self.location = event.row_key.value
+        self._show()
+        self.query_one("#tabs", TabbedContent).active = "findings"
+
+    def action_next_location(self) -> None:
+        if self.result is None or not self.result.locations:
+            return
+        codes = [loc.location for loc in self.result.locations]
+        index = codes.index(self.location) if self.location in codes else -1
+        self.location = codes[(index + 1) % len(codes)]
+        self._show()
+        self.query_one("#grid", DataTable).move_cursor(row=codes.index(self.location))
+
+    def action_tab(self, tab: str) -> None:
+        tabs = self.query_one("#tabs", TabbedContent)
+        tabs.active = tab
+        self._focus_content()
+
+    # -- re-read ---------------------------------------------------------------------------
+    def action_reread(self) -> None:
+        if self.result is None:
+            self.notify("Choose a SKU first.", severity="warning")
+            return
+        if self.desk.read_only:
+            self.notify("Read-only session: re-reading from the systems is not allowed here.",
+                        severity="warning")
+            return
+        self.notify(f"Re-reading {self.result.sku} from the three systems…", markup=False)
+        self.reread(self.result.sku)
+
+    @work(exclusive=True, exit_on_error=False, group="reread")
+    async def reread(self, sku: str) -> None:
+        self.post_message(RereadFinished(sku, await self.desk.reread(sku)))
+
+    def on_reread_finished(self, message: RereadFinished) -> None:
+        failed = [r for r in message.results if r.status != "complete"]
+        for result in failed:
+            self.notify(result.summary(), title=f"{result.system} re-read {result.status}",
+                        severity="error", timeout=10, markup=False)
+        if not failed:
+            self.notify(f"{message.sku}: fresh numbers from all three systems.", markup=False)
+        if self.result is not None and self.result.sku == message.sku:
+            self.load(message.sku, self.location)
+
+
+def _n(value: int | None) -> str:
+    return "—" if value is None else str(value)
