@@ -12,7 +12,6 @@ from dataclasses import dataclass, field, replace
 
 from sqlalchemy import Engine, text
 
-from app.cache.queries import Observation
 from app.cache.sku import COMPARED, SkuFacts, confirmed_between, sku_facts
 from app.clock import iso
 from app.config import Config
@@ -20,6 +19,7 @@ from app.diagnosis import diagnose
 from app.diagnosis.compare import QUANTITIES, cell_conflicts, last_known_good
 from app.diagnosis.evidence import Event, Evidence, Finding, SystemState, Thresholds
 from app.errors import UsageError
+from app.records import Observation
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +129,7 @@ def _at_location(engine: Engine, config: Config, facts: SkuFacts, code: str,
     if agreed is not None and diverged is None:
         agreed = max(o.read_at for o in counts.values())  # agree now, as of the newest read
     elif agreed is not None:
-        confirmed = confirmed_between(engine, tuple(counts), agreed, diverged)
+        confirmed = confirmed_between(engine, agreed, diverged)
         agreed = max(agreed, confirmed or agreed)
     stale = {name: name not in systems or systems[name].last_good_read_at is None
              or now - systems[name].last_good_read_at > th.stale_after for name in COMPARED}

@@ -61,3 +61,36 @@ class RunStats:
     requests: int = 0
     throttled: int = 0
     retries: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """One system's numbers for a SKU at a location, as the cache holds them."""
+
+    system: str
+    location: str
+    sku: str
+    on_hand: int | None
+    available: int | None
+    allocated: int | None
+    in_transit: int | None
+    updated_at: int | None
+    read_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class RunSummary:
+    """A sync run as screens and the diagnosis engine see it."""
+
+    id: int
+    system: str
+    mode: str
+    status: str
+    started_at: int
+    finished_at: int | None
+    pages: int
+    rows: int
+    requests: int
+    throttled: int
+    retries: int
+    error: str | None

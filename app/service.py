@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from app.cache import queries
 from app.cache.engine import make_engine
-from app.cache.sku import search_items
+from app.cache.item_search import search_items
 from app.clock import Clock, system_clock
 from app.config import Config
 from app.errors import UsageError

@@ -8,6 +8,7 @@ from textual.worker import Worker, WorkerState
 
 from app.errors import SeamdeskError
 from app.service import Desk
+from screens.help import HelpScreen
 from screens.lookup import LookupScreen
 from screens.palette import SkuCommands
 from screens.status import StatusScreen
@@ -17,6 +18,7 @@ class SeamdeskApp(App):
     TITLE = "seamdesk"
     BINDINGS = [
         Binding("s", "systems", "Systems", id="systems"),
+        Binding("question_mark,f1", "help", "Help", key_display="?", id="help"),
         Binding("q", "quit", "Quit", id="quit"),
     ]
     COMMANDS = App.COMMANDS | {SkuCommands}
@@ -34,6 +36,10 @@ class SeamdeskApp(App):
     def action_systems(self) -> None:
         if not isinstance(self.screen, StatusScreen):
             self.push_screen(StatusScreen(self.desk))
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))
 
     def show_sku(self, sku: str) -> None:
         """Open a SKU on the lookup screen (from the command palette or another screen)."""

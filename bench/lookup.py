@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 from app import config as config_module  # noqa: E402
 from app.cache.engine import make_engine  # noqa: E402
-from app.cache.sku import search_items  # noqa: E402
+from app.cache.item_search import search_items  # noqa: E402
 from app.lookup import lookup  # noqa: E402
 
 NOW = 1_796_050_800  # 2026-11-30T15:00Z, the simulator's clock

@@ -71,10 +71,10 @@ class LookupScreen(DeskScreen):
     BINDINGS = [
         Binding("slash", "search", "Search", id="search"),
         Binding("r", "reread", "Re-read", id="reread"),
-        Binding("a", "tab('locations')", "All locations", id="locations"),
-        Binding("f", "tab('findings')", "Findings", id="findings"),
+        Binding("a", "tab('locations')", "Locations", id="locations"),
+        Binding("f", "tab('findings')", "Findings", id="findings", show=False),
         Binding("h", "tab('history')", "History", id="history"),
-        Binding("n", "next_location", "Next loc", id="next_location"),
+        Binding("n", "next_location", "Next", id="next_location"),
         Binding("escape", "close_hits", "Close", show=False),
         Binding("down", "into_hits", show=False),
     ]
@@ -102,7 +102,7 @@ class LookupScreen(DeskScreen):
                 yield DataTable(id="grid", cursor_type="row", zebra_stripes=True)
             with TabPane("History", id="history"), VerticalScroll(id="history-scroll"):
                 yield Static(id="timeline")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         grid = self.query_one("#grid", DataTable)

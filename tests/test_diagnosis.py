@@ -8,11 +8,11 @@ from dataclasses import replace
 
 import pytest
 
-from app.cache.queries import Observation, RunSummary
 from app.diagnosis import diagnose
 from app.diagnosis.catalogue import COUNT_CODES
 from app.diagnosis.compare import Agreement, last_known_good
 from app.diagnosis.evidence import Event, Evidence, SystemState, Thresholds
+from app.records import Observation, RunSummary
 
 SKU = "TEE-BLK-M"
 NOW = 1_796_050_800  # 2026-11-30 15:00 UTC

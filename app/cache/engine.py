@@ -15,7 +15,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
 
-from app.cache import models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from app.cache import item_search, models  # noqa: F401  (models registers the tables)
 from app.errors import CacheError
 
 BUSY_TIMEOUT_MS = 30_000
@@ -42,6 +42,7 @@ def make_engine(url: str, *, create: bool = True) -> Engine:
         engine = create_engine(url, pool_pre_ping=True)
     if create:
         SQLModel.metadata.create_all(engine)
+        item_search.ensure_index(engine)
     return engine
 
 

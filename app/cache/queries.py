@@ -7,40 +7,11 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, func, select
 
 from app.cache.models import CountCurrent, CountHistory, LocationRef, SyncRun, System
-from app.records import ROLES
+from app.records import ROLES, Observation, RunSummary
 
 _QUANTITY_COLUMNS = (CountCurrent.system, CountCurrent.location, CountCurrent.sku,
                      CountCurrent.on_hand, CountCurrent.available, CountCurrent.allocated,
                      CountCurrent.in_transit, CountCurrent.updated_at, CountCurrent.read_at)
-
-
-@dataclass(frozen=True, slots=True)
-class Observation:
-    system: str
-    location: str
-    sku: str
-    on_hand: int | None
-    available: int | None
-    allocated: int | None
-    in_transit: int | None
-    updated_at: int | None
-    read_at: int
-
-
-@dataclass(frozen=True, slots=True)
-class RunSummary:
-    id: int
-    system: str
-    mode: str
-    status: str
-    started_at: int
-    finished_at: int | None
-    pages: int
-    rows: int
-    requests: int
-    throttled: int
-    retries: int
-    error: str | None
 
 
 @dataclass(frozen=True, slots=True)

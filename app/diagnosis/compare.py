@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from app.cache.queries import Observation
 from app.diagnosis.evidence import Thresholds
+from app.records import Observation
 
 UPSTREAM = ("wms", "erp")
 DOWNSTREAM = ("erp", "storefront")

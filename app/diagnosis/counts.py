@@ -8,6 +8,7 @@ from app.diagnosis.catalogue import CATALOGUE
 from app.diagnosis.compare import DOWNSTREAM, UPSTREAM, drift, pair_gaps
 from app.diagnosis.evidence import LABELS, Evidence, Finding, Thresholds
 
+TIMES = {2: "twice", 3: "three times"}
 FIELD_TEXT = {"on_hand": "on hand", "available": "available", "allocated": "allocated",
               "in_transit": "in transit"}
 
@@ -134,7 +135,8 @@ def ghost_reservation(ev: Evidence, th: Thresholds) -> list[Finding]:
                     "ghost-reservation",
                     f"The storefront shows {shop.available} available for {ev.sku} at "
                     f"{ev.location} = WMS on hand {wms.on_hand} − {k} × the {committed} "
-                    f"committed: the same reservation is subtracted {k} times.",
+                    f"committed: the same reservation is subtracted "
+                    f"{TIMES.get(k, f'{k} times')}.",
                     systems=("wms", "erp", "storefront"))]
     now_seen = (shop.on_hand, shop.available, shop.allocated, shop.in_transit, shop.updated_at)
     before = [o for o in ev.history if o.system == "storefront" and o.read_at < shop.read_at

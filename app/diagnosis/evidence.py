@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from app.cache.queries import Observation, RunSummary
+from app.records import Observation, RunSummary
 
 COMPARED = ("wms", "erp", "storefront")
 LABELS = {"wms": "WMS", "erp": "ERP", "storefront": "storefront"}

@@ -1,0 +1,59 @@
+"""Help for the screen underneath: its keys, and what each finding means (from the same
+catalogue the engine uses, so help cannot drift from what the engine says)."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Static
+
+from app.diagnosis.catalogue import CATALOGUE
+
+
+def keys_text(screen: Screen) -> Text:
+    text = Text("Keys\n", style="bold")
+    seen = set()
+    for node in (screen, screen.app):
+        for binding in getattr(node, "BINDINGS", []):
+            if not isinstance(binding, Binding) or not binding.description or \
+                    binding.key == "escape":
+                continue
+            key = binding.key_display or binding.key.replace("slash", "/")
+            if key in seen:
+                continue
+            seen.add(key)
+            text.append(f"  {key:<10}", style="bold")
+            text.append(f"{binding.description}\n")
+    text.append("  ctrl+p    ", style="bold")
+    text.append("command palette: every action, and SKU search\n")
+    return text
+
+
+def findings_text() -> Text:
+    text = Text("Findings\n", style="bold")
+    for kind in CATALOGUE.values():
+        text.append(f"  {kind.code}", style="bold")
+        text.append(f"  {kind.title} · {kind.handoff} · owner: {kind.owner}\n", style="dim")
+        text.append(f"    Likely cause: {kind.cause}.\n    First action: {kind.first_action}\n")
+    return text
+
+
+class HelpScreen(ModalScreen):
+    CSS_PATH = "help.tcss"
+    BINDINGS = [Binding("escape,q,question_mark,f1", "dismiss", "Close", id="close_help")]
+
+    def __init__(self, under: Screen) -> None:
+        super().__init__()
+        self.under = under
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="help"):
+            yield Static(Text("Help (escape closes)\n", style="bold"))
+            yield Static(keys_text(self.under))
+            yield Static(findings_text())
+
+    def on_mount(self) -> None:
+        self.query_one("#help").focus()
