@@ -96,9 +96,24 @@ def _desk(args, *, require_tokens: bool):
 
 
 def _tui(args) -> int:
+    from app.config_path import discover
+    from app.service import resolve_operator
     from app.tui import make_app
 
-    make_app(_desk(args, require_tokens=not args.read_only)).run()
+    path = discover(args.config)
+    operator = resolve_operator(args.operator)
+
+    def open_desk():  # in the app's thread, after the first paint (pydantic and SQLAlchemy
+        from app import config as config_module  # are the slowest imports of all)
+        from app.service import Desk
+
+        config = config_module.load(path, require_tokens=not args.read_only)
+        return Desk(config, operator=operator, read_only=args.read_only)
+
+    app = make_app(open_desk, operator=operator, read_only=args.read_only)
+    app.run()
+    if app.failure is not None:
+        raise app.failure
     return 0
 
 

@@ -10,7 +10,6 @@ import os
 from pathlib import Path
 from typing import Annotated, Any
 
-import platformdirs
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -22,6 +21,7 @@ from pydantic import (
     model_validator,
 )
 
+from app.config_path import discover  # noqa: F401  (part of this module's interface)
 from app.diagnosis.catalogue import OWNER_ROLES
 from app.diagnosis.evidence import Thresholds
 from app.errors import ConfigError, read_toml
@@ -213,21 +213,6 @@ def resolve_cache_url(url: str, base: Path) -> str:
     if not path.is_absolute():
         path = base / path
     return prefix + str(path.resolve())
-
-
-def discover(explicit: str | None) -> Path:
-    """--config, else $SEAMDESK_CONFIG, else ./config.toml, else the user config dir."""
-    if explicit:
-        return Path(explicit)
-    if env := os.environ.get("SEAMDESK_CONFIG"):
-        return Path(env)
-    tried = [Path("config.toml"), Path(platformdirs.user_config_dir("seamdesk")) / "config.toml"]
-    for candidate in tried:
-        if candidate.is_file():
-            return candidate
-    raise ConfigError(
-        "no config found: tried --config, $SEAMDESK_CONFIG, " + ", ".join(map(str, tried))
-    )
 
 
 def load(path: Path, *, require_tokens: bool = True) -> Config:

@@ -26,10 +26,14 @@ def demo_desk(simulator: Simulator, url: str, folder: Path, *, operator: str,
 
 
 def history_moments(simulator: Simulator) -> list[int]:
-    """The distinct times of the scenario's [[history]] observations, oldest first."""
+    """The distinct times of the scenario's [[history]] observations, and the last minute
+    before each planned outage (`down_from`), oldest first."""
     world = simulator.world
-    return sorted({at for rows in world.history.values() for versions in rows.values()
-                   for at, _ in versions if at < world.base_now})
+    moments = {at for rows in world.history.values() for versions in rows.values()
+               for at, _ in versions}
+    moments |= {int(f.down_from.timestamp()) - 60 for f in world.faults.values()
+                if f.down_from is not None}
+    return sorted(m for m in moments if m < world.base_now)
 
 
 async def replay(desk: Desk, simulator: Simulator, refresh) -> None:
@@ -40,4 +44,4 @@ async def replay(desk: Desk, simulator: Simulator, refresh) -> None:
         world.set_clock(moment)
         await refresh()
     world.set_clock(None)
-    await refresh()
+    await refresh()  # a system that is down by now keeps what it said before

@@ -9,16 +9,20 @@ from __future__ import annotations
 
 import getpass
 import os
+import threading
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from app.cache import queries
-from app.cache.engine import make_engine
-from app.cache.item_search import search_items
 from app.clock import Clock, system_clock
-from app.config import Config
 from app.errors import UsageError
-from app.lookup import SkuLookup, lookup
-from app.refresh import Progress, Refresher, SystemResult, refresh_lock
+from app.records import RunSummary
+
+if TYPE_CHECKING:  # the database and HTTP stacks load on first use, after the first paint
+    from sqlalchemy import Engine
+
+    from app.config import Config
+    from app.lookup import SkuLookup
+    from app.refresh import Progress, SystemResult
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +35,7 @@ class SystemHealth:
     age: int | None  # seconds since the last good read
     stale: bool
     rows: int
-    last_run: queries.RunSummary | None
+    last_run: RunSummary | None
     unmapped_locations: tuple[str, ...]
 
 
@@ -56,15 +60,29 @@ class Desk:
         self.clock = clock
         self.operator = operator
         self.read_only = read_only
-        self.engine = make_engine(config.cache_url)
+        self._engine: Engine | None = None
+        self._engine_lock = threading.Lock()
         self._transport = transport
         self._sleep = sleep
+
+    @property
+    def engine(self) -> Engine:
+        """The cache, opened (and its schema created) on first use: SQLAlchemy is the
+        largest import of all, and the TUI paints before anything needs it."""
+        with self._engine_lock:
+            if self._engine is None:
+                from app.cache.engine import make_engine
+
+                self._engine = make_engine(self.config.cache_url)
+            return self._engine
 
     def now(self) -> int:
         return int(self.clock())
 
     def health(self) -> list[SystemHealth]:
         """Every configured system, refreshed or not, with its age and last run."""
+        from app.cache import queries
+
         known = {s.name: s for s in queries.system_status(self.engine)}
         stale_after = self.config.settings.refresh.stale_after_seconds
         result = []
@@ -80,13 +98,19 @@ class Desk:
 
     def lookup(self, sku: str, location: str | None = None) -> SkuLookup:
         """The three-system comparison and findings for a SKU, from the cache only."""
+        from app.lookup import lookup
+
         return lookup(self.engine, self.config, sku.strip(), self.now(), location)
 
     def search(self, query: str, limit: int = 50) -> list[tuple[str, str | None]]:
+        from app.cache.item_search import search_items
+
         return search_items(self.engine, query, limit)
 
     async def reread(self, sku: str) -> list[SystemResult]:
         """Re-read one SKU (every location) from the three systems now."""
+        from app.refresh import Refresher, refresh_lock
+
         if self.read_only:
             raise UsageError("read-only session: re-reading is not allowed here")
         with refresh_lock(self.config.cache_url):
@@ -96,6 +120,8 @@ class Desk:
 
     async def refresh(self, systems: list[str] | None = None, full: bool = False,
                       progress: Progress | None = None) -> list[SystemResult]:
+        from app.refresh import Refresher, refresh_lock
+
         if self.read_only:
             raise UsageError("read-only session: refresh is not allowed here")
         with refresh_lock(self.config.cache_url):

@@ -1,41 +1,84 @@
-"""The Textual application and the one factory that builds it (CLI, serve and tests)."""
+"""The Textual application and the one factory that builds it (CLI, serve and tests).
+
+The app paints first and opens the desk (config, cache) in a thread right after, so a
+cold start costs little more than Textual's own; screens reach the desk from workers
+through `app.desk`, which waits for it. A config error ends the app with exit code 2 and
+its one line (see `failure`).
+"""
 
 from __future__ import annotations
 
+import asyncio
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from textual import work
 from textual.app import App
 from textual.binding import Binding
 from textual.worker import Worker, WorkerState
 
 from app.errors import SeamdeskError
-from app.service import Desk
 from screens.help import HelpScreen
 from screens.lookup import LookupScreen
 from screens.palette import SkuCommands
 from screens.status import StatusScreen
+
+if TYPE_CHECKING:  # types only: the data layer loads after the first paint
+    from app.service import Desk
 
 
 class SeamdeskApp(App):
     TITLE = "seamdesk"
     BINDINGS = [
         Binding("s", "systems", "Systems", id="systems"),
-        Binding("question_mark,f1", "help", "Help", key_display="?", id="help"),
+        Binding("question_mark,f1", "help", "Help", key_display="?/F1", id="help"),
         Binding("q", "quit", "Quit", id="quit"),
     ]
     COMMANDS = App.COMMANDS | {SkuCommands}
 
-    def __init__(self, desk: Desk, sku: str | None = None, location: str | None = None) -> None:
+    def __init__(self, opener: Callable[[], Desk], *, operator: str, read_only: bool,
+                 sku: str | None = None, location: str | None = None) -> None:
         super().__init__()
-        self.desk = desk
+        self.operator, self.read_only = operator, read_only
+        self.failure: SeamdeskError | None = None  # why the desk could not open
+        self._opener = opener
+        self._desk: Desk | None = None
+        self._opened = threading.Event()
         self._start = (sku, location)
 
+    @property
+    def desk(self) -> Desk:
+        """The desk, once open; call from workers only (it waits for the opening)."""
+        if not self._opened.wait(timeout=120):
+            raise SeamdeskError("the cache took too long to open")
+        if self._desk is None:
+            raise self.failure or SeamdeskError("the cache could not be opened")
+        return self._desk
+
+    async def open_desk(self) -> Desk:
+        """The desk, for async workers: waits off the event loop."""
+        return await asyncio.to_thread(lambda: self.desk)
+
     def on_mount(self) -> None:
-        mode = " · read-only" if self.desk.read_only else ""
-        self.sub_title = f"{self.desk.operator}{mode}"
-        self.push_screen(LookupScreen(self.desk, *self._start))
+        self.sub_title = self.operator + (" · read-only" if self.read_only else "")
+        self.push_screen(LookupScreen(*self._start))
+        # After the first paint: the opening thread's imports would compete for the GIL.
+        self.call_after_refresh(self._open_desk)
+
+    @work(thread=True, exit_on_error=False, group="open")
+    def _open_desk(self) -> None:
+        try:
+            self._desk = self._opener()
+        except SeamdeskError as exc:
+            self.failure = exc
+            self.call_from_thread(self.exit, return_code=2)
+        finally:
+            self._opened.set()
 
     def action_systems(self) -> None:
         if not isinstance(self.screen, StatusScreen):
-            self.push_screen(StatusScreen(self.desk))
+            self.push_screen(StatusScreen())
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
@@ -62,7 +105,15 @@ class SeamdeskApp(App):
                         severity="error", timeout=10, markup=False)
 
 
-def make_app(desk: Desk, sku: str | None = None, location: str | None = None) -> SeamdeskApp:
+def make_app(desk: Desk | Callable[[], Desk], sku: str | None = None,
+             location: str | None = None, *, operator: str | None = None,
+             read_only: bool | None = None) -> SeamdeskApp:
     """Build the app, optionally opened on a SKU (and location); every entry point (CLI,
-    `serve`, snapshots, tests) goes through here."""
-    return SeamdeskApp(desk, sku, location)
+    `serve`, snapshots, tests) goes through here. Pass a Desk, or a function that opens
+    one (with the operator and read-only flag known up front, for the header)."""
+    if callable(desk):
+        return SeamdeskApp(desk, operator=operator or "", read_only=bool(read_only),
+                           sku=sku, location=location)
+    opened = desk
+    return SeamdeskApp(lambda: opened, operator=desk.operator, read_only=desk.read_only,
+                       sku=sku, location=location)

@@ -7,6 +7,8 @@ back as typed messages, so typing never waits on SQLite or the network.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -25,13 +27,14 @@ from textual.widgets import (
 )
 from textual.widgets.option_list import Option
 
-from app.lookup import LocationLookup, SkuLookup
-from app.refresh import SystemResult
-from app.service import Desk
 from screens.base import DeskScreen
 from widgets.count_panel import SYSTEMS, CountPanel, HandoffLine
 from widgets.finding_card import FindingCard
 from widgets.history_view import history_text
+
+if TYPE_CHECKING:  # types only: the data layer loads after the first paint
+    from app.lookup import LocationLookup, SkuLookup
+    from app.refresh import SystemResult
 
 SEARCH_LIMIT = 50
 SYSTEM_WIDE = {"stale-source", "throttled-sync"}
@@ -74,14 +77,13 @@ class LookupScreen(DeskScreen):
         Binding("a", "tab('locations')", "Locations", id="locations"),
         Binding("f", "tab('findings')", "Findings", id="findings", show=False),
         Binding("h", "tab('history')", "History", id="history"),
-        Binding("n", "next_location", "Next", id="next_location"),
+        Binding("n", "next_location", "Next location", id="next_location", show=False),
         Binding("escape", "close_hits", "Close", show=False),
         Binding("down", "into_hits", show=False),
     ]
 
-    def __init__(self, desk: Desk, sku: str | None = None, location: str | None = None) -> None:
+    def __init__(self, sku: str | None = None, location: str | None = None) -> None:
         super().__init__()
-        self.desk = desk
         self.result: SkuLookup | None = None
         self.location: str | None = None
         self._initial = (sku, location)
@@ -130,7 +132,7 @@ class LookupScreen(DeskScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="search")
     def search(self, query: str) -> None:
-        self.post_message(SearchHits(query, self.desk.search(query, SEARCH_LIMIT)))
+        self.post_message(SearchHits(query, self.app.desk.search(query, SEARCH_LIMIT)))
 
     def on_search_hits(self, message: SearchHits) -> None:
         search = self.query_one("#search", Input)
@@ -188,7 +190,7 @@ class LookupScreen(DeskScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="lookup")
     def load(self, sku: str, location: str | None = None) -> None:
-        self.post_message(LookupLoaded(self.desk.lookup(sku), location))
+        self.post_message(LookupLoaded(self.app.desk.lookup(sku), location))
 
     def on_lookup_loaded(self, message: LookupLoaded) -> None:
         same_sku = self.result is not None and self.result.sku == message.result.sku
@@ -290,7 +292,7 @@ class LookupScreen(DeskScreen):
         if self.result is None:
             self.notify("Choose a SKU first.", severity="warning")
             return
-        if self.desk.read_only:
+        if self.app.read_only:
             self.notify("Read-only session: re-reading from the systems is not allowed here.",
                         severity="warning")
             return
@@ -299,7 +301,8 @@ class LookupScreen(DeskScreen):
 
     @work(exclusive=True, exit_on_error=False, group="reread")
     async def reread(self, sku: str) -> None:
-        self.post_message(RereadFinished(sku, await self.desk.reread(sku)))
+        desk = await self.app.open_desk()
+        self.post_message(RereadFinished(sku, await desk.reread(sku)))
 
     def on_reread_finished(self, message: RereadFinished) -> None:
         failed = [r for r in message.results if r.status != "complete"]

@@ -15,8 +15,7 @@ class SkuCommands(Provider):
         query = query.strip()
         if not query:
             return
-        desk = self.app.desk
-        hits = await asyncio.to_thread(desk.search, query, SEARCH_LIMIT)
+        hits = await asyncio.to_thread(lambda: self.app.desk.search(query, SEARCH_LIMIT))
         for rank, (sku, name) in enumerate(hits):
             yield Hit(1.0 - rank / (2 * SEARCH_LIMIT), hit_prompt(sku, name, query),
                       partial(self.app.show_sku, sku), text=f"Look up {sku}")

@@ -6,6 +6,8 @@ whether the cache can be trusted.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -14,9 +16,11 @@ from textual.message import Message
 from textual.widgets import DataTable, Footer, Header, Static
 
 from app.clock import age_text, iso
-from app.refresh import SystemResult
-from app.service import Desk, SystemHealth
 from screens.base import DeskScreen
+
+if TYPE_CHECKING:  # types only: the data layer loads after the first paint
+    from app.refresh import SystemResult
+    from app.service import SystemHealth
 
 COLUMNS = (("System", 10), ("Kind", 8), ("Last good read", 20), ("Age", 10), ("Rows", 9),
            ("Last run", 9))
@@ -43,9 +47,8 @@ class StatusScreen(DeskScreen):
         Binding("f", "refresh(True)", "Full refresh", id="full_refresh"),
     ]
 
-    def __init__(self, desk: Desk) -> None:
+    def __init__(self) -> None:
         super().__init__()
-        self.desk = desk
         self.systems: list[SystemHealth] = []
 
     def compose(self) -> ComposeResult:
@@ -64,7 +67,7 @@ class StatusScreen(DeskScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="status")
     def load(self) -> None:
-        self.post_message(StatusLoaded(self.desk.health()))
+        self.post_message(StatusLoaded(self.app.desk.health()))
 
     def on_status_loaded(self, message: StatusLoaded) -> None:
         self.systems = message.systems
@@ -102,7 +105,7 @@ class StatusScreen(DeskScreen):
         detail.update(describe(system))
 
     def action_refresh(self, full: bool = False) -> None:
-        if self.desk.read_only:
+        if self.app.read_only:
             self.notify("Read-only session: refresh is not allowed here.", severity="warning")
             return
         self.notify("Full refresh started…" if full else "Refresh started…")
@@ -110,7 +113,8 @@ class StatusScreen(DeskScreen):
 
     @work(exclusive=True, exit_on_error=False, group="refresh")
     async def run_refresh(self, full: bool) -> None:
-        results = await self.desk.refresh(full=full)
+        desk = await self.app.open_desk()
+        results = await desk.refresh(full=full)
         self.post_message(RefreshFinished(results))
 
     def on_refresh_finished(self, message: RefreshFinished) -> None:

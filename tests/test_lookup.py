@@ -147,3 +147,35 @@ def test_lookup_errors_are_one_line_and_exit_2(config, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("seamdesk: no such SKU 'NOPE'")
 
+
+
+async def test_outage_scenario_keeps_the_last_good_erp_numbers_and_calls_them_stale(tmp_path):
+    """scenarios/outage.toml through the demo's replay: NetSuite is down since 13:30."""
+    import httpx
+
+    from app import config as config_module
+    from app.demo import history_moments, replay
+    from app.service import Desk
+    from app.simulator.scenario import load_scenario
+    from app.simulator.server import Simulator, write_config
+    from app.simulator.world import from_scenario
+    from tests.conftest import ROOT, TOKEN, nosleep
+
+    world = from_scenario(load_scenario(ROOT / "scenarios" / "outage.toml"))
+    sim = Simulator(world, token=TOKEN)
+    write_config(sim, "http://sim", tmp_path / "config.toml")
+    desk = Desk(config_module.load(tmp_path / "config.toml"), clock=world.now,
+                transport=httpx.ASGITransport(app=sim.app), sleep=nosleep)
+    assert history_moments(sim) == [to_epoch("2026-11-30T13:29:00Z")]
+    results = []
+
+    async def full_refresh():
+        results[:] = await desk.refresh(full=True)
+
+    await replay(desk, sim, full_refresh)
+    world.set_clock(world.base_now)  # read the result at the scenario's now
+    assert {r.system: r.status for r in results}["erp"] == "failed"
+    loc = desk.lookup("TEE-BLK-M", "DAL1").locations[0]
+    assert loc.counts["erp"].on_hand == 40 and loc.stale["erp"] and not loc.stale["wms"]
+    stale = [f for f in loc.findings if f.code == "stale-source"]
+    assert [f.handoff for f in stale] == ["erp"] and "503" in stale[0].summary

@@ -189,3 +189,15 @@ def test_snapshot_stale_systems_and_the_unmapped_pop_up(size, snap_compare, conf
 def test_snapshot_before_choosing_a_sku(size, snap_compare, config, sim):
     app = make_app(make_desk(config, sim, read_only=True))
     assert snap_compare(app, terminal_size=size, run_before=settle)
+
+
+async def test_a_config_error_ends_the_app_with_exit_code_2():
+    from app.errors import ConfigError
+
+    def broken():
+        raise ConfigError("config.toml: cache.url: Input should be a valid string")
+
+    app = make_app(broken, operator="test-operator", read_only=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+    assert app.return_code == 2 and "cache.url" in app.failure.message

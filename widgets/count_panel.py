@@ -7,13 +7,17 @@ still reads in 16 colours, NO_COLOR and in a plain-text export.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
 from app.clock import age_text, clock_text
 from app.diagnosis.compare import QUANTITIES
-from app.lookup import LocationLookup, SkuLookup
+
+if TYPE_CHECKING:  # types only: the data layer loads after the first paint
+    from app.lookup import LocationLookup, SkuLookup
 
 SYSTEMS = ("wms", "erp", "storefront")
 HEADINGS = {"wms": "WMS", "erp": "ERP", "storefront": "Storefront"}

@@ -4,10 +4,14 @@ stock and why."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.text import Text
 
 from app.clock import clock_text
-from app.lookup import LocationLookup
+
+if TYPE_CHECKING:  # types only: the data layer loads after the first paint
+    from app.lookup import LocationLookup
 
 LABELS = {"wms": "WMS", "erp": "ERP", "storefront": "Storefront"}
 MAX_LINES = 40

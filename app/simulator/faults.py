@@ -26,14 +26,15 @@ class Gate:
     def __post_init__(self) -> None:
         self.rng.seed(self.seed)
 
-    async def admit(self, faults: Faults | None) -> str | None:
-        """Called once per request: None, or the fault to answer with."""
+    async def admit(self, faults: Faults | None, now: int) -> str | None:
+        """Called once per request: None, or the fault to answer with (`now`: the
+        simulator's clock, for outages that start at a time)."""
         self.requests += 1
         if faults is None:
             return None
         if faults.latency_ms:
             await asyncio.sleep(faults.latency_ms / 1000)
-        if faults.down:
+        if faults.down or (faults.down_from and now >= faults.down_from.timestamp()):
             return "down"
         if faults.unauthorized_after and self.requests > faults.unauthorized_after:
             return "unauthorized"

@@ -99,6 +99,7 @@ class Faults(_Strict):
     error_rate: float = Field(0.0, ge=0, le=1)
     latency_ms: int = Field(0, ge=0)
     down: bool = False
+    down_from: Time | None = None  # down once the simulator's clock reaches this time
     unauthorized_after: int = Field(0, ge=0)  # requests after this many answer 401
     malformed_at: int = Field(0, ge=0)  # the Nth request gets a broken answer
     malformed: Literal["not-json", "truncated", "missing-field", "wrong-type"] = "truncated"

@@ -310,7 +310,7 @@ class ShopifySim(VendorSim):
             return Response("<Error><Code>NoSuchKey</Code></Error>", 404,
                             media_type="application/xml")
         faults = self.world.faults.get(self.role)
-        action = await self.gate.admit(faults)
+        action = await self.gate.admit(faults, self.world.now())
         if action in ("down", "error"):
             return self.down()
         lines = self._jsonl(operation["prepared"], operation["group"])

@@ -88,7 +88,7 @@ class VendorSim:
         if not self.authorized(request):
             return self.unauthorized()
         faults = self.world.faults.get(self.role)
-        action = await self.gate.admit(faults)
+        action = await self.gate.admit(faults, self.world.now())
         if action is not None:
             return getattr(self, action)()
         response = await handler()
