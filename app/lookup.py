@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from sqlalchemy import Engine, text
 
 from app.cache.sku import COMPARED, SkuFacts, confirmed_between, sku_facts
-from app.clock import iso
+from app.clock import age_text, clock_text, iso
 from app.config import Config
 from app.diagnosis import diagnose
 from app.diagnosis.compare import QUANTITIES, cell_conflicts, last_known_good
@@ -48,6 +48,17 @@ class LocationLookup:
             elif finding.handoff in ("wms->erp", "erp->storefront"):
                 names.add(finding.handoff)
         return names
+
+    def agreement(self) -> str:
+        """When the three last agreed, in words: 'last agreed 08:00 UTC (7 h ago)'."""
+        if self.last_agreed_at is None:
+            return "never seen agreeing"
+        when = f"{clock_text(self.last_agreed_at, self.now)} " \
+            f"({age_text(self.now - self.last_agreed_at)})"
+        if self.diverged_at is None:
+            return f"agree, confirmed {when}"
+        return f"last agreed {when}; first seen disagreeing " \
+            f"{clock_text(self.diverged_at, self.now)}"
 
     def as_json(self) -> dict:
         systems = {}

@@ -64,7 +64,7 @@ def render_location(loc: LocationLookup, result: SkuLookup) -> str:
         lines.append(f"stale: {', '.join(stale)} (no good read within the stale limit)")
     if loc.mapped:
         lines.append(f"handoffs: {handoff_line(loc)}")
-        lines.append(f"last agreed: {_agreed(loc)}")
+        lines.append(f"history: {loc.agreement()}")
     if loc.findings:
         lines += ["", "findings:"]
         for number, finding in enumerate(loc.findings, 1):
@@ -88,15 +88,6 @@ def conflict_text(loc: LocationLookup, quantity: str) -> str:
     if all(odd in others for s, others in sides.items() if s != odd):
         return f"{LABELS[odd]} differs from {', '.join(LABELS[o] for o in sides[odd])}"
     return "all three differ"
-
-
-def _agreed(loc: LocationLookup) -> str:
-    if loc.last_agreed_at is None:
-        return "never seen agreeing (no history in the cache)"
-    text = f"{clock_text(loc.last_agreed_at, loc.now)} ({age_text(loc.now - loc.last_agreed_at)})"
-    if loc.diverged_at is None:
-        return f"now (confirmed {text})"
-    return f"{text}; first seen disagreeing {clock_text(loc.diverged_at, loc.now)}"
 
 
 def _row(label: str, cells: list[str], right: bool = False) -> str:

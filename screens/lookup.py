@@ -14,6 +14,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
+from textual.lazy import Lazy
 from textual.message import Message
 from textual.widgets import (
     DataTable,
@@ -28,16 +29,16 @@ from textual.widgets import (
 from textual.widgets.option_list import Option
 
 from screens.base import DeskScreen
-from widgets.count_panel import SYSTEMS, CountPanel, HandoffLine
+from widgets.count_panel import CountPanel, HandoffLine
 from widgets.finding_card import FindingCard
 from widgets.history_view import history_text
+from widgets.location_grid import LocationGrid
 
 if TYPE_CHECKING:  # types only: the data layer loads after the first paint
     from app.lookup import LocationLookup, SkuLookup
     from app.refresh import SystemResult
 
 SEARCH_LIMIT = 50
-SYSTEM_WIDE = {"stale-source", "throttled-sync"}
 
 
 class SearchHits(Message):
@@ -69,6 +70,16 @@ def hit_prompt(sku: str, name: str | None, query: str) -> Text:
     return text
 
 
+class DetailTabs(TabbedContent):
+    """Findings | All locations | History, announcing when they are mounted."""
+
+    class Ready(Message):
+        pass
+
+    def on_mount(self) -> None:
+        self.post_message(self.Ready())
+
+
 class LookupScreen(DeskScreen):
     CSS_PATH = "lookup.tcss"
     BINDINGS = [
@@ -97,22 +108,17 @@ class LookupScreen(DeskScreen):
         yield Static(id="title")
         yield CountPanel(id="counts")
         yield HandoffLine(id="handoff")
-        with TabbedContent(id="tabs", initial="findings"):
+        # The tabs mount after the first paint (a quick start), then say so (DetailsReady).
+        with Lazy(DetailTabs(id="tabs", initial="findings")):
             with TabPane("Findings", id="findings"):
                 yield VerticalScroll(id="cards")
             with TabPane("All locations", id="locations"):
-                yield DataTable(id="grid", cursor_type="row", zebra_stripes=True)
+                yield LocationGrid(id="grid")
             with TabPane("History", id="history"), VerticalScroll(id="history-scroll"):
                 yield Static(id="timeline")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        grid = self.query_one("#grid", DataTable)
-        grid.add_column("Location", width=12, key="location")
-        for system in SYSTEMS:
-            grid.add_column(f"{system.upper() if system != 'storefront' else 'SF'} oh/av",
-                            width=12, key=system)
-        grid.add_column("Findings", key="findings")
         self.query_one("#hits", OptionList).display = False
         self._show()
         if self._initial[0]:
@@ -176,6 +182,9 @@ class LookupScreen(DeskScreen):
 
     def _focus_content(self) -> None:
         """Focus the active tab's body, so the screen's keys work (not typed as text)."""
+        if not self.query("#tabs"):
+            self.set_focus(None)
+            return
         active = self.query_one("#tabs", TabbedContent).active
         target = {"findings": "#cards", "locations": "#grid", "history": "#history-scroll"}
         self.query_one(target.get(active, "#cards")).focus()
@@ -205,7 +214,6 @@ class LookupScreen(DeskScreen):
                               for f in loc.findings)]
             self.location = (flagged or codes or [None])[0]
         self._show()
-        self._fill_grid()
         self._focus_content()
 
     @property
@@ -236,6 +244,19 @@ class LookupScreen(DeskScreen):
             title.update(text)
         self.query_one(CountPanel).show(self.result, loc)
         self.query_one(HandoffLine).show(loc)
+        self._show_details()
+
+    def on_detail_tabs_ready(self) -> None:
+        self._show_details()
+        if self.result is not None:
+            self._focus_content()
+
+    def _show_details(self) -> None:
+        """The tabs' contents, once they are mounted."""
+        if not self.query("#tabs"):
+            return
+        loc = self.current
+        self.query_one(LocationGrid).fill(self.result, self.location)
         cards = self.query_one("#cards", VerticalScroll)
         cards.remove_children()
         if loc is not None:
@@ -246,32 +267,12 @@ class LookupScreen(DeskScreen):
         self.query_one("#timeline", Static).update(
             history_text(loc) if loc else Text("Choose a SKU to see its history.", style="dim"))
 
-    def _fill_grid(self) -> None:
-        grid = self.query_one("#grid", DataTable)
-        grid.clear()
-        if self.result is None:
-            return
-        for loc in self.result.locations:
-            label = loc.location if loc.mapped else f"? {loc.location_name or loc.location}"
-            cells: list[Text] = [Text(label)]
-            for system in SYSTEMS:
-                obs = loc.counts.get(system)
-                cell = Text("—" if obs is None else f"{_n(obs.on_hand)}/{_n(obs.available)}")
-                if any((system, q) in loc.conflicts for q in ("on_hand", "available")):
-                    cell.stylize("bold reverse")
-                cells.append(cell)
-            # System-wide findings (stale, throttled) are in the header and the cards.
-            codes = [f.code for f in loc.findings if f.code not in SYSTEM_WIDE]
-            cells.append(Text(", ".join(codes) or "agree", style="" if codes else "dim"))
-            grid.add_row(*cells, key=loc.location)
-        if self.location is not None:
-            grid.move_cursor(row=[x.location for x in self.result.locations].index(self.location))
-
     @on(DataTable.RowSelected, "#grid")
     def _chose_location(self, event: DataTable.RowSelected) -> None:
         self.location = event.row_key.value
         self._show()
         self.query_one("#tabs", TabbedContent).active = "findings"
+        self._focus_content()
 
     def action_next_location(self) -> None:
         if self.result is None or not self.result.locations:
@@ -280,9 +281,10 @@ class LookupScreen(DeskScreen):
         index = codes.index(self.location) if self.location in codes else -1
         self.location = codes[(index + 1) % len(codes)]
         self._show()
-        self.query_one("#grid", DataTable).move_cursor(row=codes.index(self.location))
 
     def action_tab(self, tab: str) -> None:
+        if not self.query("#tabs"):
+            return
         tabs = self.query_one("#tabs", TabbedContent)
         tabs.active = tab
         self._focus_content()
@@ -313,7 +315,3 @@ class LookupScreen(DeskScreen):
             self.notify(f"{message.sku}: fresh numbers from all three systems.", markup=False)
         if self.result is not None and self.result.sku == message.sku:
             self.load(message.sku, self.location)
-
-
-def _n(value: int | None) -> str:
-    return "—" if value is None else str(value)

@@ -118,14 +118,5 @@ class HandoffLine(Static):
                 line.append(" ──✓──▶ ", style=theme.success or "green")
             line.append(right, style="bold")
         line.append("   ")
-        line.append_text(agreement_text(loc))
+        line.append(loc.agreement().split(";")[0], style="dim")  # the detail is in History
         self.update(line)
-
-
-def agreement_text(loc: LocationLookup) -> Text:
-    if loc.last_agreed_at is None:
-        return Text("never seen agreeing", style="dim")
-    when = f"{clock_text(loc.last_agreed_at, loc.now)} ({age_text(loc.now - loc.last_agreed_at)})"
-    if loc.diverged_at is None:
-        return Text(f"agree, confirmed {when}", style="dim")
-    return Text(f"last agreed {when}", style="dim")

@@ -38,12 +38,8 @@ def history_text(loc: LocationLookup) -> Text:
             line.append(f"  {event.reason}", style="italic")
         entries.append((event.at, 1, line))
     text = Text()
-    if loc.last_agreed_at is not None:
-        text.append("Last known good: ", style="bold")
-        text.append(clock_text(loc.last_agreed_at, loc.now))
-        if loc.diverged_at is not None:
-            text.append(f"; first disagreement read {clock_text(loc.diverged_at, loc.now)}")
-        text.append("\n")
+    words = loc.agreement()
+    text.append(words[:1].upper() + words[1:] + "\n", style="bold")
     if not entries:
         text.append("No earlier observations or events in the cache for this location.",
                     style="dim")
