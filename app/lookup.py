@@ -10,16 +10,29 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass, field, replace
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
-from app.cache.sku import COMPARED, SkuFacts, confirmed_between, sku_facts
+from app.cache.sku import (
+    SkuFacts,
+    confirmed_between,
+    sku_any_case,
+    sku_facts,
+    skus_near,
+)
 from app.clock import age_text, clock_text, iso
 from app.config import Config
 from app.diagnosis import diagnose
 from app.diagnosis.compare import QUANTITIES, cell_conflicts, last_known_good
-from app.diagnosis.evidence import Event, Evidence, Finding, SystemState, Thresholds
+from app.diagnosis.evidence import (
+    Event,
+    Evidence,
+    Finding,
+    SystemState,
+    Thresholds,
+    is_stale,
+)
 from app.errors import UsageError
-from app.records import Observation
+from app.records import COMPARED, Observation
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,12 +54,10 @@ class LocationLookup:
     @property
     def broken(self) -> set[str]:
         """The handoffs the findings name: wms->erp, erp->storefront (both: the two)."""
-        names = set()
-        for finding in self.findings:
-            if finding.handoff == "both":
-                names |= {"wms->erp", "erp->storefront"}
-            elif finding.handoff in ("wms->erp", "erp->storefront"):
-                names.add(finding.handoff)
+        pairs = {"wms->erp", "erp->storefront"}
+        names = {f.handoff for f in self.findings if f.handoff in pairs}
+        if any(f.code == "both-handoffs" for f in self.findings):
+            names |= pairs
         return names
 
     def agreement(self) -> str:
@@ -93,10 +104,13 @@ def lookup(engine: Engine, config: Config, sku: str, now: int,
     """The comparison and findings for a SKU at one location or every location it has.
     Raises UsageError (exit 2) naming the closest matches for an unknown SKU or location."""
     facts = sku_facts(engine, sku)
-    if not facts.known and (spelled := _same_sku_any_case(engine, sku)):
+    if not facts.known and (spelled := sku_any_case(engine, sku)):
         facts = sku_facts(engine, spelled)  # people type "tee-blk-m" for TEE-BLK-M
     if not facts.known:
         raise UsageError(f"no such SKU {sku!r} in the cache" + _closest(engine, sku))
+    if location is not None and location not in facts.locations:
+        location = next((code for code in facts.locations if code.lower() == location.lower()),
+                        location)  # "dal1" means DAL1
     if location is not None and location not in facts.locations:
         close = difflib.get_close_matches(location, list(facts.locations), n=3, cutoff=0.4)
         hint = f"; closest: {', '.join(close)}" if close else \
@@ -137,33 +151,20 @@ def _at_location(engine: Engine, config: Config, facts: SkuFacts, code: str,
     agreement = last_known_good(versions, th) if mapped else None
     agreed, diverged = (agreement.last_agreed_at, agreement.diverged_at) if agreement \
         else (None, None)
-    if agreed is not None and diverged is None:
-        agreed = max(o.read_at for o in counts.values())  # agree now, as of the newest read
-    elif agreed is not None:
+    if agreed is not None and diverged is None and counts:
+        agreed = min(o.read_at for o in counts.values())  # agree now: since each was read
+    elif agreed is not None and diverged is not None:
         confirmed = confirmed_between(engine, agreed, diverged)
         agreed = max(agreed, confirmed or agreed)
-    stale = {name: name not in systems or systems[name].last_good_read_at is None
-             or now - systems[name].last_good_read_at > th.stale_after for name in COMPARED}
+    stale = {name: is_stale(systems.get(name), counts.get(name), now, th)
+             for name in COMPARED}
     return LocationLookup(facts.sku, code, evidence.location_name, mapped, now, counts,
                           stale, findings, cell_conflicts(counts, th), agreed, diverged,
                           evidence.history, events)
 
 
-_ANY_CASE = text("SELECT sku FROM item WHERE lower(sku) = lower(:sku) LIMIT 2")
-
-
-def _same_sku_any_case(engine: Engine, sku: str) -> str | None:
-    with engine.connect() as conn:
-        found = conn.scalars(_ANY_CASE, {"sku": sku}).all()
-    return found[0] if len(found) == 1 else None
-
-
-_NEAR_PREFIX = text("SELECT sku FROM item WHERE sku >= :low ORDER BY sku LIMIT 400")
-
-
 def _closest(engine: Engine, sku: str) -> str:
     """A few SKUs near the mistyped one (same leading characters), for the error line."""
-    with engine.connect() as conn:
-        near = conn.scalars(_NEAR_PREFIX, {"low": sku[:3].upper()}).all()
-    close = difflib.get_close_matches(sku.upper(), near, n=3, cutoff=0.5)
+    close = difflib.get_close_matches(sku.upper(), skus_near(engine, sku[:3].upper()), n=3,
+                                      cutoff=0.5)
     return f"; closest: {', '.join(close)}" if close else ""

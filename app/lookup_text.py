@@ -11,11 +11,12 @@ from app.clock import age_text, clock_text
 from app.diagnosis.compare import QUANTITIES
 from app.diagnosis.evidence import LABELS
 from app.lookup import LocationLookup, SkuLookup
+from app.records import COMPARED as SYSTEMS
+from app.records import TITLES
 
 WIDTH = 78
 ROW_NAMES = {"on_hand": "on hand", "available": "available", "allocated": "allocated",
              "in_transit": "in transit"}
-SYSTEMS = ("wms", "erp", "storefront")
 
 
 def render_text(result: SkuLookup) -> str:
@@ -40,8 +41,7 @@ def render_location(loc: LocationLookup, result: SkuLookup) -> str:
     lines = [f"== {loc.location}{name}{unmapped}", ""]
     kinds = {s: (result.systems[s].kind if s in result.systems else "not configured")
              for s in SYSTEMS}
-    lines.append(_row("", [LABELS[s].upper() if s != "storefront" else "Storefront"
-                           for s in SYSTEMS]))
+    lines.append(_row("", [TITLES[s] for s in SYSTEMS]))
     lines.append(_row("", [kinds[s] for s in SYSTEMS]))
     notes = []
     for quantity in QUANTITIES:

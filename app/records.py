@@ -12,6 +12,9 @@ from typing import NamedTuple
 EVENT_KINDS = ("adjustment", "receipt", "shipment", "transfer", "cycle_count")
 ROLES = ("wms", "erp", "storefront", "supplier", "middleware")
 """The roles a configured system can play; the first three are compared side by side."""
+COMPARED = ROLES[:3]
+TITLES = {"wms": "WMS", "erp": "ERP", "storefront": "Storefront"}  # headings
+SHORT = {"wms": "WMS", "erp": "ERP", "storefront": "SF"}  # where columns are narrow
 
 
 class CountRow(NamedTuple):  # a tuple: cheap to build by the hundred thousand

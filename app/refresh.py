@@ -134,6 +134,7 @@ class Refresher:
         settings = self.config.systems
         self.writer.register({n: (s.kind, s.base_url) for n, s in settings.items()},
                              {code: None for code in self.config.settings.locations})
+        self.writer.forget_remapped({n: list(self.config.location_code(n)) for n in settings})
         self.writer.abandon_interrupted(self.now())
         self.writer.clear_staging()  # under the refresh lock no run is staging: all stale
 
@@ -142,8 +143,10 @@ class Refresher:
         with self.engine.connect() as conn:
             last_full = conn.scalar(select(func.max(SyncRun.started_at)).where(
                 SyncRun.system == system, SyncRun.status == "complete", SyncRun.mode == "full"))
-            counts_hw = conn.scalar(select(func.max(CountCurrent.updated_at))
-                                    .where(CountCurrent.system == system))
+            # Rows a single-SKU re-read wrote say nothing about the others' changes.
+            sku_runs = select(SyncRun.id).where(SyncRun.system == system, SyncRun.mode == "sku")
+            counts_hw = conn.scalar(select(func.max(CountCurrent.updated_at)).where(
+                CountCurrent.system == system, CountCurrent.run_id.not_in(sku_runs)))
             events_hw = conn.scalar(select(func.max(InventoryEvent.at))
                                     .where(InventoryEvent.system == system))
         stale_full = last_full is None or \
@@ -157,8 +160,7 @@ class Refresher:
         """Every location of one SKU from each compared system, through the vendors'
         single-item queries: a run of mode 'sku' per system, promoted like any other."""
         names = [n for n in ("wms", "erp", "storefront") if n in self.config.systems]
-        try:
-            await self._db(self._prepare)
+        try:  # no _prepare: a refresh elsewhere may be staging (its rows are not ours)
             return list(await asyncio.gather(*(self._system(n, sku=sku) for n in names)))
         finally:
             self._thread.shutdown(wait=False)

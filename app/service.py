@@ -76,6 +76,10 @@ class Desk:
                 self._engine = make_engine(self.config.cache_url)
             return self._engine
 
+    def open_cache(self) -> None:
+        """Open the cache now rather than on first use (a bad [cache] url shows at once)."""
+        _ = self.engine
+
     def now(self) -> int:
         return int(self.clock())
 

@@ -69,7 +69,9 @@ class SeamdeskApp(App):
     @work(thread=True, exit_on_error=False, group="open")
     def _open_desk(self) -> None:
         try:
-            self._desk = self._opener()
+            desk = self._opener()
+            desk.open_cache()  # now, so a bad [cache] url ends the app with exit code 2
+            self._desk = desk
         except SeamdeskError as exc:
             self.failure = exc
             self.call_from_thread(self.exit, return_code=2)
@@ -77,7 +79,10 @@ class SeamdeskApp(App):
             self._opened.set()
 
     def action_systems(self) -> None:
-        if not isinstance(self.screen, StatusScreen):
+        """s opens the systems screen; s (or escape) there goes back."""
+        if isinstance(self.screen, StatusScreen):
+            self.pop_screen()
+        else:
             self.push_screen(StatusScreen())
 
     def action_help(self) -> None:

@@ -28,6 +28,7 @@ from textual.widgets import (
 )
 from textual.widgets.option_list import Option
 
+from app.diagnosis.catalogue import SYSTEM_WIDE
 from screens.base import DeskScreen
 from widgets.count_panel import CountPanel, HandoffLine
 from widgets.finding_card import FindingCard
@@ -39,6 +40,7 @@ if TYPE_CHECKING:  # types only: the data layer loads after the first paint
     from app.refresh import SystemResult
 
 SEARCH_LIMIT = 50
+RELOAD_SECONDS = 30
 
 
 class SearchHits(Message):
@@ -99,6 +101,7 @@ class LookupScreen(DeskScreen):
         self.location: str | None = None
         self._initial = (sku, location)
         self._opened: str | None = None  # the SKU put in the search box by opening it
+        self._hits_for: str | None = None  # the query the hit list answers
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -120,6 +123,9 @@ class LookupScreen(DeskScreen):
 
     def on_mount(self) -> None:
         self.query_one("#hits", OptionList).display = False
+        # Ages and staleness move on, and refreshes land, while the screen stays open on
+        # a shared terminal: re-read the cache (a millisecond) every little while.
+        self.set_interval(RELOAD_SECONDS, self.reload)
         self._show()
         if self._initial[0]:
             self.open_sku(*self._initial)
@@ -148,6 +154,7 @@ class LookupScreen(DeskScreen):
         hits.clear_options()
         hits.add_options([Option(hit_prompt(sku, name, message.query), id=sku)
                           for sku, name in message.hits])
+        self._hits_for = message.query
         hits.display = bool(message.hits) and (search.has_focus or hits.has_focus)
         if message.hits:
             hits.highlighted = 0
@@ -158,10 +165,13 @@ class LookupScreen(DeskScreen):
         typed = event.value.strip()
         if not typed:
             return
+        # The list may answer an earlier query (a scanner types faster than SQL answers):
+        # only a list shown for exactly this text may choose for it.
+        current = hits.display and self._hits_for == event.value and hits.option_count
         exact = next((o.id for o in hits.options if o.id and o.id.lower() == typed.lower()),
-                     None)
+                     None) if current else None
         chosen = exact or (hits.get_option_at_index(hits.highlighted).id
-                           if hits.option_count and hits.highlighted is not None else typed)
+                           if current and hits.highlighted is not None else typed)
         self.open_sku(chosen)
 
     @on(OptionList.OptionSelected, "#hits")
@@ -202,6 +212,8 @@ class LookupScreen(DeskScreen):
         self.post_message(LookupLoaded(self.app.desk.lookup(sku), location))
 
     def on_lookup_loaded(self, message: LookupLoaded) -> None:
+        if self._opened and message.result.sku.lower() != self._opened.lower():
+            return  # a slower lookup of a SKU opened before the current one
         same_sku = self.result is not None and self.result.sku == message.result.sku
         self.result = message.result
         codes = [loc.location for loc in self.result.locations]
@@ -210,11 +222,17 @@ class LookupScreen(DeskScreen):
             self.location = keep
         else:  # the first location with something wrong, else the first
             flagged = [loc.location for loc in self.result.locations
-                       if any(f.handoff not in ("storefront", "wms", "erp")
-                              for f in loc.findings)]
+                       if any(f.code not in SYSTEM_WIDE for f in loc.findings)]
             self.location = (flagged or codes or [None])[0]
         self._show()
         self._focus_content()
+
+    def reload(self) -> None:
+        if self.result is not None:
+            self.load(self.result.sku, self.location)
+
+    def on_screen_resume(self) -> None:
+        self.reload()  # back from the systems screen, perhaps after a refresh
 
     @property
     def current(self) -> LocationLookup | None:

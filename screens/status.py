@@ -45,6 +45,7 @@ class StatusScreen(DeskScreen):
     BINDINGS = [
         Binding("r", "refresh", "Refresh", id="refresh"),
         Binding("f", "refresh(True)", "Full refresh", id="full_refresh"),
+        Binding("escape", "app.pop_screen", "Back", id="back"),
     ]
 
     def __init__(self) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import stat
+from dataclasses import replace
 
 import pytest
 from sqlalchemy import func, select, text
@@ -11,6 +12,7 @@ from sqlalchemy import func, select, text
 from app.cache import queries
 from app.cache.engine import make_engine, writer
 from app.cache.models import CountHistory, Item, Meta
+from app.cache.sku import sku_facts
 from app.cache.upsert import bulk_insert
 from app.cache.writer import CacheWriter
 from app.records import CountRow, Page, RunStats
@@ -90,17 +92,25 @@ def test_duplicates_within_a_run_count_once_and_are_reported(engine):
                             ).scalar() == 2
 
 
+def versions(engine, sku: str, location: str) -> list:
+    """Every version the cache holds for a key, newest first, each with its first read."""
+    facts = sku_facts(engine, sku)
+    current = [replace(o, read_at=facts.stored[(o.system, o.location)]) for o in facts.current]
+    return sorted((o for o in [*current, *facts.history] if o.location == location),
+                  key=lambda o: o.read_at, reverse=True)
+
+
 def test_history_keeps_superseded_versions_and_read_time_follows_complete_runs(engine):
     cache = CacheWriter(engine)
     run(cache, [[row(on_hand=10, updated=100)]], at=1000)
     run(cache, [[row(on_hand=10, updated=100)]], at=2000)
     run(cache, [[row(on_hand=12, updated=150)]], at=3000)
-    history = queries.history(engine, "A", "DAL1")
+    history = versions(engine, "A", "DAL1")
     assert [(h.on_hand, h.read_at) for h in history] == [(12, 3000), (10, 1000)]
     with engine.connect() as conn:  # the unchanged re-read at 2000 wrote nothing
         assert conn.scalar(select(func.count()).select_from(CountHistory)) == 1
     run(cache, [[row(on_hand=12, updated=150)]], at=4000)
-    assert queries.latest(engine, "A", "DAL1")["wms"].read_at == 4000
+    assert [o.read_at for o in sku_facts(engine, "A").current] == [4000]
 
 
 def test_incremental_runs_never_drop_rows_but_full_runs_do(engine):
@@ -128,7 +138,7 @@ def test_prune_keeps_each_keys_state_as_of_the_cutoff(engine):
     for at, on_hand in ((1000, 1), (2000, 2), (3000, 3), (9000, 9)):
         run(cache, [[row(on_hand=on_hand, updated=at)]], at=at)
     assert cache.prune(cutoff=5000) == 2
-    assert [o.on_hand for o in queries.history(engine, "A", "DAL1")] == [9, 3]
+    assert [o.on_hand for o in versions(engine, "A", "DAL1")] == [9, 3]
 
 
 def test_interrupted_runs_are_closed_and_their_staging_ignored(engine):

@@ -18,7 +18,7 @@ SKU = "TEE-BLK-M"
 NOW = 1_796_050_800  # 2026-11-30 15:00 UTC
 READ = NOW - 300  # when the counts were read (and, by default, last updated)
 TH = Thresholds()  # sync tolerance 900 s, stale after 3600 s, counts must match exactly
-HANDOFFS = {"wms->erp", "erp->storefront", "both", "all", "topology", "wms", "erp",
+HANDOFFS = {"wms->erp", "erp->storefront", "both", "wms", "erp",  # CONTRACTS.md's list
             "storefront"}
 KINDS = {"wms": "shiphero", "erp": "netsuite", "storefront": "shopify"}
 
@@ -101,7 +101,9 @@ CASES = {
     "duplicate-no-wms": ev(45, 40, 40, events=(replace(DUP, system="erp"),
                                                replace(DUP, system="erp", at=NOW - 3400))),
     "duplicate-doubled": ev(45, 40, 40, events=(DUP, replace(DUP, system="erp", delta=-10))),
-    "stale-source": ev(20, 20, 20, systems={**fresh(), "erp": state("erp", 4000)}),
+    # the ERP's row was last read with its last refresh (a re-read would make it fresh)
+    "stale-source": ev(20, q(20, read_at=NOW - 4000), 20,
+                       systems={**fresh(), "erp": state("erp", 4000)}),
     "throttled-sync": ev(20, 20, 20, systems={
         **fresh(), "storefront": state("storefront", 60, run("storefront", 12))}),
     "unmapped-location": ev(shop=q(7, location="storefront:gid-77"),
@@ -127,10 +129,10 @@ POSITIVE = {
     "pool-def-down": (["pool-definition"], "erp->storefront", None,
                       ["(50)", "(62)", "ERP's 12 in transit"]),
     "pool-def-up": (["pool-definition"], "wms->erp", None, ["(50)", "(62)", "12 in transit"]),
-    "ghost-k2": (["ghost-reservation", "downstream-drift"], "all", None,
+    "ghost-k2": (["ghost-reservation", "downstream-drift"], "both", None,
                  ["shows 44", "60 − 2 × the 8"]),
-    "ghost-k3": (["ghost-reservation", "downstream-drift"], "all", None, ["60 − 3 × the 8"]),
-    "ghost-drop": (["ghost-reservation", "downstream-drift"], "all", None,
+    "ghost-k3": (["ghost-reservation", "downstream-drift"], "both", None, ["60 − 3 × the 8"]),
+    "ghost-drop": (["ghost-reservation", "downstream-drift"], "both", None,
                    ["from 55 to 47", "(60)", "(8)"]),
     "uom-mismatch": (["uom-mismatch", "upstream-drift"], "wms->erp", None,
                      ["72", "12", "6×"]),
@@ -150,7 +152,7 @@ POSITIVE = {
                           ["once with double the quantity", "-10 in total", "-5 once"]),
     "stale-source": (["stale-source"], "erp", None, ["netsuite", "1 h 6 min ago"]),
     "throttled-sync": (["throttled-sync"], "storefront", None, ["12 of 100", "12%"]),
-    "unmapped-location": (["unmapped-location"], "topology", None,
+    "unmapped-location": (["unmapped-location"], "storefront", None,
                           ["gid-77 (Pop-up Austin)", "offers 7"]),
 }
 
@@ -353,8 +355,9 @@ def test_one_erp_posting_matches_one_wms_event():
 
 @pytest.mark.parametrize(("ago", "stale"), [(3600, False), (3601, True), (None, True)])
 def test_stale_at_the_limit(ago, stale):
-    e = ev(20, 20, 20, systems={"wms": state("wms", ago, run("wms", status="failed",
-                                                              error="401 Unauthorized"))})
+    read = NOW - (ago or 7200)  # the WMS row is as old as the system's last good read
+    failed = run("wms", status="failed", error="401 Unauthorized")
+    e = ev(q(20, read_at=read), 20, 20, systems={"wms": state("wms", ago, failed)})
     found = diagnose(e, TH)
     assert [f.code for f in found] == (["stale-source"] if stale else [])
     if ago is None:

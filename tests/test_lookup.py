@@ -179,3 +179,52 @@ async def test_outage_scenario_keeps_the_last_good_erp_numbers_and_calls_them_st
     assert loc.counts["erp"].on_hand == 40 and loc.stale["erp"] and not loc.stale["wms"]
     stale = [f for f in loc.findings if f.code == "stale-source"]
     assert [f.handoff for f in stale] == ["erp"] and "503" in stale[0].summary
+
+
+async def test_a_sku_reread_does_not_move_the_incremental_watermark(config, sim, world,
+                                                                    engine):
+    """A re-read stores one SKU's newest rows; the next incremental refresh must still start
+    from where the last refresh left off, or changes to other SKUs are skipped."""
+    from tests.conftest import refresher
+    from tests.test_lookup_screen import make_desk
+
+    await seed(config, sim, world, engine)
+    base = world.base_now
+    mug, tee = ("DAL1", "MUG-WHT-12"), ("DAL1", "TEE-BLK-M")
+    world.counts["storefront"][mug] = (7, 77, 0, 0, base + 100)
+    world.counts["storefront"][tee] = (40, 34, 6, 0, base + 2000)
+    world.set_clock(base + 2100)
+    await make_desk(config, sim, at=AFTER + 2100).reread("TEE-BLK-M")
+    later = refresher(config, sim, engine)
+    later.clock = lambda: AFTER + 2400
+    assert {r.mode for r in await later.run()} == {"incremental"}
+    loc = lookup(engine, config, "MUG-WHT-12", AFTER + 2400, "DAL1").locations[0]
+    assert loc.counts["storefront"].available == 77
+
+
+async def test_a_reread_row_is_fresh_though_its_system_is_stale(seeded, config, sim, world):
+    from tests.test_lookup_screen import make_desk
+
+    later = AFTER + 3 * 3600
+    world.set_clock(world.base_now + 3 * 3600)
+    desk = make_desk(config, sim, at=later)
+    await desk.reread("TEE-BLK-M")
+    loc = desk.lookup("TEE-BLK-M", "DAL1").locations[0]
+    assert not any(loc.stale.values())
+    assert "stale-source" not in {f.code for f in loc.findings}
+    assert "throttled-sync" in {f.code for f in loc.findings}  # from the last refresh
+    other = desk.lookup("MUG-WHT-12", "DAL1").locations[0]
+    assert all(other.stale.values())
+
+
+async def test_a_location_with_only_history_does_not_crash(seeded, config, sim, world, engine):
+    for system in ("wms", "erp", "storefront"):
+        world.counts[system].pop(("RNO1", "CAP-NVY"))
+    world.set_clock(world.base_now)
+    await refresh(config, sim, engine, full=True)
+    loc = lookup(engine, config, "CAP-NVY", AFTER + 60, "RNO1").locations[0]
+    assert loc.counts == {} and loc.history
+
+
+async def test_locations_match_in_any_case(seeded, config):
+    assert lookup(seeded, config, "TEE-BLK-M", AFTER, "dal1").locations[0].location == "DAL1"

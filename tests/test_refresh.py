@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 
 from app.cache import queries
 from app.cache.models import CountHistory, InventoryEvent, Item, LocationRef, SyncRun
+from app.cache.sku import sku_facts
 from tests.conftest import AFTER, refresh, truth
 
 SYSTEMS = ("wms", "erp", "storefront")
@@ -22,7 +23,8 @@ async def test_full_refresh_matches_the_scenario(config, sim, world, engine):
 
 async def test_lookup_reads_each_systems_numbers_and_times(config, sim, engine):
     await refresh(config, sim, engine)
-    latest = queries.latest(engine, "TEE-BLK-M", "DAL1")
+    facts = sku_facts(engine, "TEE-BLK-M")
+    latest = {o.system: o for o in facts.current if o.location == "DAL1"}
     assert (latest["wms"].on_hand, latest["wms"].available, latest["wms"].in_transit) == \
         (40, 34, None)
     assert latest["erp"].available == 34

@@ -15,16 +15,20 @@ from textual.widgets import Static
 
 from app.clock import age_text, clock_text
 from app.diagnosis.compare import QUANTITIES
+from app.records import COMPARED as SYSTEMS
+from app.records import SHORT, TITLES
 
 if TYPE_CHECKING:  # types only: the data layer loads after the first paint
     from app.lookup import LocationLookup, SkuLookup
 
-SYSTEMS = ("wms", "erp", "storefront")
-HEADINGS = {"wms": "WMS", "erp": "ERP", "storefront": "Storefront"}
-SHORT = {"wms": "WMS", "erp": "ERP", "storefront": "SF"}
 MAX_WIDTH = 96
 ROWS = {"on_hand": "On hand", "available": "Available", "allocated": "Allocated",
         "in_transit": "In transit"}
+
+
+def number_text(value: int | None) -> str:
+    """A count as shown: the number, or a dash where the system has no such number."""
+    return "—" if value is None else str(value)
 
 
 class CountPanel(Static):
@@ -51,13 +55,15 @@ class CountPanel(Static):
         warn = f"bold {theme.warning or 'yellow'}"
         bad = f"bold {theme.error or 'red'}"
         # Wide terminals get a compact table, not numbers a screen apart from their labels.
-        width = min(max(self.size.width - 2, 60), MAX_WIDTH)
+        width = max(min(self.size.width - 2, MAX_WIDTH), 20)  # never wider than the panel
+        roomy = width >= 90  # room for each system's kind beside its name
         table = Table(box=None, width=width, padding=(0, 1), show_edge=False)
         table.add_column(Text("times UTC", style="dim"), width=10, no_wrap=True)
         for system in SYSTEMS:
-            heading = Text(HEADINGS[system], style="bold")
+            heading = Text(TITLES[system], style="bold")
             kind = result.systems[system].kind if system in result.systems else "not set up"
-            heading.append(f" {kind}", style="dim")
+            if roomy or system not in result.systems:
+                heading.append(f" {kind}", style="dim")
             if loc.stale.get(system) and system in result.systems:
                 heading.append(" STALE", style=bad)
             table.add_column(heading, justify="right", ratio=1, no_wrap=True)
@@ -66,7 +72,7 @@ class CountPanel(Static):
             for system in SYSTEMS:
                 obs = loc.counts.get(system)
                 value = getattr(obs, quantity) if obs else None
-                cell = Text("—" if value is None else str(value), style="bold")
+                cell = Text(number_text(value), style="bold")
                 others = loc.conflicts.get((system, quantity))
                 if others:
                     cell.stylize(warn)

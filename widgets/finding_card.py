@@ -5,10 +5,8 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from app.diagnosis.catalogue import CATALOGUE
+from app.diagnosis.catalogue import CATALOGUE, SYSTEM_WIDE
 from app.diagnosis.evidence import Finding
-
-SYSTEM_LEVEL = {"stale-source", "throttled-sync", "unmapped-location"}
 
 
 class FindingCard(Static):
@@ -26,7 +24,7 @@ class FindingCard(Static):
     def __init__(self, finding: Finding, number: int) -> None:
         super().__init__(card_text(finding, number))
         self.finding = finding
-        if finding.code in SYSTEM_LEVEL:
+        if finding.code in SYSTEM_WIDE:
             self.add_class("-system")
 
 

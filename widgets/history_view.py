@@ -9,11 +9,12 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 
 from app.clock import clock_text
+from app.records import TITLES
+from widgets.count_panel import number_text
 
 if TYPE_CHECKING:  # types only: the data layer loads after the first paint
     from app.lookup import LocationLookup
 
-LABELS = {"wms": "WMS", "erp": "ERP", "storefront": "Storefront"}
 MAX_LINES = 40
 
 
@@ -21,9 +22,9 @@ def history_text(loc: LocationLookup) -> Text:
     entries: list[tuple[int, int, Text]] = []
     for obs in loc.history:
         line = Text()
-        line.append(f"{LABELS.get(obs.system, obs.system):<10} ", style="bold")
-        line.append(f"on hand {_n(obs.on_hand)} · avail {_n(obs.available)} · "
-                    f"alloc {_n(obs.allocated)}")
+        line.append(f"{TITLES.get(obs.system, obs.system):<10} ", style="bold")
+        line.append(f"on hand {number_text(obs.on_hand)} · avail {number_text(obs.available)} · "
+                    f"alloc {number_text(obs.allocated)}")
         if obs.in_transit:
             line.append(f" · transit {obs.in_transit}")
         if obs.updated_at:
@@ -32,7 +33,7 @@ def history_text(loc: LocationLookup) -> Text:
         entries.append((obs.read_at, 0, line))
     for event in loc.events:
         line = Text()
-        line.append(f"{LABELS.get(event.system, event.system):<10} ", style="bold")
+        line.append(f"{TITLES.get(event.system, event.system):<10} ", style="bold")
         line.append(f"{event.kind.replace('_', ' ')} {event.event_id} {event.delta:+d}")
         if event.reason:
             line.append(f"  {event.reason}", style="italic")
@@ -53,7 +54,3 @@ def history_text(loc: LocationLookup) -> Text:
         text.append("\n")
     text.rstrip()
     return text
-
-
-def _n(value: int | None) -> str:
-    return "—" if value is None else str(value)

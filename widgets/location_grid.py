@@ -8,13 +8,14 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 from textual.widgets import DataTable
 
-from widgets.count_panel import SYSTEMS
+from app.diagnosis.catalogue import SYSTEM_WIDE
+from app.records import COMPARED as SYSTEMS
+from app.records import SHORT
+from widgets.count_panel import number_text
 
 if TYPE_CHECKING:
     from app.lookup import SkuLookup
 
-SYSTEM_WIDE = {"stale-source", "throttled-sync"}  # shown in the header and the cards
-HEADS = {"wms": "WMS", "erp": "ERP", "storefront": "SF"}
 
 
 class LocationGrid(DataTable):
@@ -22,7 +23,7 @@ class LocationGrid(DataTable):
         self.cursor_type, self.zebra_stripes = "row", True
         self.add_column("Location", width=12, key="location")
         for system in SYSTEMS:
-            self.add_column(f"{HEADS[system]} oh/av", width=12, key=system)
+            self.add_column(f"{SHORT[system]} oh/av", width=12, key=system)
         self.add_column("Findings", key="findings")
 
     def fill(self, result: SkuLookup | None, location: str | None) -> None:
@@ -34,7 +35,8 @@ class LocationGrid(DataTable):
             cells = [Text(label)]
             for system in SYSTEMS:
                 obs = loc.counts.get(system)
-                cell = Text("—" if obs is None else f"{_n(obs.on_hand)}/{_n(obs.available)}")
+                cell = Text("—" if obs is None else
+                            f"{number_text(obs.on_hand)}/{number_text(obs.available)}")
                 if any((system, q) in loc.conflicts for q in ("on_hand", "available")):
                     cell.stylize("bold reverse")
                 cells.append(cell)
@@ -44,7 +46,3 @@ class LocationGrid(DataTable):
         codes = [loc.location for loc in result.locations]
         if location in codes:
             self.move_cursor(row=codes.index(location))
-
-
-def _n(value: int | None) -> str:
-    return "—" if value is None else str(value)

@@ -13,10 +13,11 @@ from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import SQLModel
 
 from app.cache import item_search, models  # noqa: F401  (models registers the tables)
-from app.errors import CacheError
+from app.errors import CacheError, ConfigError
 
 BUSY_TIMEOUT_MS = 30_000
 
@@ -29,7 +30,17 @@ def sqlite_path(url: str) -> Path | None:
 
 
 def make_engine(url: str, *, create: bool = True) -> Engine:
-    """An engine with the cache's pragmas; creates the schema when asked."""
+    """An engine with the cache's pragmas; creates the schema when asked. A URL or file
+    that cannot be used is one ConfigError line naming [cache] url."""
+    try:
+        return _make_engine(url, create)
+    except (SQLAlchemyError, ImportError, ValueError) as exc:
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        raise ConfigError(f"[cache] url {_redacted(url)}: cannot open the cache: "
+                          f"{reason}") from None
+
+
+def _make_engine(url: str, create: bool) -> Engine:
     path = sqlite_path(url)
     if path is not None:
         _create_private_file(path)
@@ -44,6 +55,14 @@ def make_engine(url: str, *, create: bool = True) -> Engine:
         SQLModel.metadata.create_all(engine)
         item_search.ensure_index(engine)
     return engine
+
+
+def _redacted(url: str) -> str:
+    """The URL without its password (a PostgreSQL URL may carry one)."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not even a URL: nothing to hide but the text itself
+        return repr(url)
 
 
 def writer(engine: Engine) -> Engine:

@@ -12,7 +12,6 @@ from sqlalchemy import Connection, Engine
 
 from app.records import Observation, RunSummary
 
-COMPARED = ("wms", "erp", "storefront")
 MAX_HISTORY = 200  # versions per SKU (newest); enough for every location's timeline
 MAX_EVENTS = 200
 RUNS_PER_SYSTEM = 3
@@ -38,7 +37,7 @@ _EVENTS = (
 _SYSTEM_ROWS = "SELECT name, kind, last_good_read_at FROM system"
 _RUNS = (
     "SELECT id, system, mode, status, started_at, finished_at, pages, rows, requests,"
-    " throttled, retries, error FROM sync_run WHERE system = ?"
+    " throttled, retries, error FROM sync_run WHERE system = ? AND mode <> 'sku'"
     " ORDER BY started_at DESC, id DESC LIMIT ?")
 _LOCATIONS = (  # a mapped location's name: config's, else what a system calls it
     "SELECT l.code, coalesce(l.name, (SELECT max(r.name) FROM location_ref r"
@@ -46,7 +45,7 @@ _LOCATIONS = (  # a mapped location's name: config's, else what a system calls i
 _UNMAPPED = "SELECT system, external_id, name FROM location_ref WHERE code IS NULL"
 _CONFIRMED = (
     f"SELECT max(started_at) FROM sync_run WHERE system IN {_IN_COMPARED}"
-    " AND status = 'complete' AND started_at >= ? AND started_at < ?")
+    " AND status = 'complete' AND mode <> 'sku' AND started_at >= ? AND started_at < ?")
 
 
 class _Reader:
@@ -123,3 +122,20 @@ def confirmed_between(engine: Engine, since: int, before: int) -> int | None:
     unchanged state was read again."""
     with engine.connect() as conn, conn.begin():
         return _Reader(conn).rows(_CONFIRMED, since, before)[0][0]
+
+
+_ANY_CASE = "SELECT sku FROM item WHERE lower(sku) = lower(?) LIMIT 2"
+_NEAR = "SELECT sku FROM item WHERE sku >= ? ORDER BY sku LIMIT 400"
+
+
+def sku_any_case(engine: Engine, sku: str) -> str | None:
+    """The one SKU spelled like this in another case ("tee-blk-m"), if exactly one."""
+    with engine.connect() as conn, conn.begin():
+        found = _Reader(conn).rows(_ANY_CASE, sku)
+    return found[0][0] if len(found) == 1 else None
+
+
+def skus_near(engine: Engine, low: str) -> list[str]:
+    """SKUs from `low` on in key order: candidates for "did you mean"."""
+    with engine.connect() as conn, conn.begin():
+        return [row[0] for row in _Reader(conn).rows(_NEAR, low)]

@@ -55,6 +55,17 @@ class CacheWriter:
             bulk_insert(conn, Location.__table__, ("code", "name"),
                         list(locations.items()), key=("code",), keep_existing=("name",))
 
+    def forget_remapped(self, mapped: Mapping[str, list[str]]) -> None:
+        """Rows kept under "system:id" for a location [locations] now maps: the next read
+        stores them under the location's code, so the old ones go (and stop raising
+        unmapped-location)."""
+        with self.engine.begin() as conn:
+            for system, external_ids in mapped.items():
+                stale = [f"{system}:{external}" for external in external_ids]
+                if stale:
+                    conn.execute(delete(CountCurrent).where(CountCurrent.system == system,
+                                                            CountCurrent.location.in_(stale)))
+
     def abandon_interrupted(self, now: int) -> int:
         """Runs left 'running' by a killed refresh become failed (their staged rows go
         with the next clear_staging)."""
@@ -145,6 +156,7 @@ class CacheWriter:
                 if sku is not None:
                     bulk_insert(conn, SkuCheck.__table__, ("system", "sku", "checked_at"),
                                 [(system, sku, started_at)], key=("system", "sku"))
+                    conn.execute(delete(CountStaging).where(CountStaging.run_id == run_id))
                 else:
                     conn.execute(update(System).where(System.name == system)
                                  .values(last_good_read_at=started_at))

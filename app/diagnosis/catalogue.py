@@ -46,7 +46,7 @@ _KINDS = (
     Kind("pool-definition", "Systems define 'available' differently", "erp->storefront",
          "one system counts in-transit (incoming) stock as available, the other does not",
          "Document each system's pool definition; fix the mapping.", "erp_owner"),
-    Kind("ghost-reservation", "Reservations subtracted twice", "all",
+    Kind("ghost-reservation", "Reservations subtracted twice", "both",
          "double allocation: storefront, ERP and WMS reservations read as additive",
          "Audit the allocation/status mapping (WMS 'Allocated' ↔ ERP 'Committed').",
          "integration"),
@@ -74,7 +74,7 @@ _KINDS = (
     Kind("failed-messages", "Middleware holds failed messages", "wms->erp",
          "rejected payloads (validation, mapping, credentials)",
          "Retry or fix the payload; see the error detail.", "integration"),
-    Kind("unmapped-location", "Location missing from the mapping", "topology",
+    Kind("unmapped-location", "Location missing from the mapping", "system",
          "a new location or channel was added without updating the sync rules",
          "Add the mapping to [locations]; review the allocation rules.", "erp_owner"),
     Kind("recurring", "The same finding keeps coming back", "system",
@@ -83,6 +83,9 @@ _KINDS = (
 )
 
 CATALOGUE: dict[str, Kind] = {kind.code: kind for kind in _KINDS}
+
+SYSTEM_WIDE = frozenset({"stale-source", "throttled-sync"})
+"""Findings about a whole system rather than this SKU here (shown apart, in warning colour)."""
 
 COUNT_CODES = tuple(code for code in CATALOGUE if code not in ("failed-messages", "recurring"))
 """The findings the count lookup can raise (the queue adds messages and recurrences)."""

@@ -9,10 +9,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from app.records import Observation, RunSummary
+from app.records import TITLES, Observation, RunSummary
 
-COMPARED = ("wms", "erp", "storefront")
-LABELS = {"wms": "WMS", "erp": "ERP", "storefront": "storefront"}
+LABELS = {**TITLES, "storefront": "storefront"}  # inside sentences
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +52,16 @@ class SystemState:
     kind: str
     last_good_read_at: int | None
     runs: tuple[RunSummary, ...] = ()  # newest first
+
+
+def is_stale(state: SystemState | None, obs: Observation | None, now: int,
+             th: Thresholds) -> bool:
+    """No good read of this system within the stale limit: neither a refresh of it nor a
+    re-read of this SKU (obs.read_at is the newer of the two)."""
+    if state is None:
+        return True
+    last = max(state.last_good_read_at or 0, obs.read_at if obs else 0)
+    return not last or now - last > th.stale_after
 
 
 @dataclass(frozen=True, slots=True)

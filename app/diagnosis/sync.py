@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from app.clock import span_text
 from app.diagnosis.counts import make
-from app.diagnosis.evidence import COMPARED, LABELS, Evidence, Finding, Thresholds
+from app.diagnosis.evidence import LABELS, Evidence, Finding, Thresholds, is_stale
+from app.records import COMPARED
 
 
 def stale_sources(ev: Evidence, th: Thresholds) -> list[Finding]:
@@ -14,9 +15,9 @@ def stale_sources(ev: Evidence, th: Thresholds) -> list[Finding]:
         state = ev.systems.get(name)
         if state is None:
             continue  # not configured: nothing to be stale
-        last = state.last_good_read_at
-        if last is not None and ev.now - last <= th.stale_after:
+        if not is_stale(state, ev.counts.get(name), ev.now, th):
             continue
+        last = state.last_good_read_at
         run = state.runs[0] if state.runs else None
         why = f"; the last run {run.status}: {run.error}" if run and run.error else \
             (f"; the last run {run.status}" if run and run.status != "complete" else "")
@@ -56,4 +57,4 @@ def unmapped_location(ev: Evidence, th: Thresholds) -> list[Finding]:
     return [make("unmapped-location",
                  f"The {LABELS.get(system, system)} has a location {external_id}{name} that "
                  f"[locations] does not map{held}; its stock is compared with nothing.",
-                 handoff="topology", systems=(system,))]
+                 handoff=system, systems=(system,))]
