@@ -13,18 +13,14 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
-from textual.lazy import Lazy
+from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import (
-    DataTable,
     Footer,
     Header,
     Input,
     OptionList,
     Static,
-    TabbedContent,
-    TabPane,
 )
 from textual.widgets.option_list import Option
 
@@ -33,7 +29,6 @@ from screens.base import DeskScreen
 from widgets.count_panel import CountPanel, HandoffLine
 from widgets.finding_card import FindingCard
 from widgets.history_view import history_text
-from widgets.location_grid import LocationGrid
 
 if TYPE_CHECKING:  # types only: the data layer loads after the first paint
     from app.lookup import LocationLookup, SkuLookup
@@ -72,16 +67,6 @@ def hit_prompt(sku: str, name: str | None, query: str) -> Text:
     return text
 
 
-class DetailTabs(TabbedContent):
-    """Findings | All locations | History, announcing when they are mounted."""
-
-    class Ready(Message):
-        pass
-
-    def on_mount(self) -> None:
-        self.post_message(self.Ready())
-
-
 class LookupScreen(DeskScreen):
     CSS_PATH = "lookup.tcss"
     BINDINGS = [
@@ -111,18 +96,12 @@ class LookupScreen(DeskScreen):
         yield Static(id="title")
         yield CountPanel(id="counts")
         yield HandoffLine(id="handoff")
-        # The tabs mount after the first paint (a quick start), then say so (DetailsReady).
-        with Lazy(DetailTabs(id="tabs", initial="findings")):
-            with TabPane("Findings", id="findings"):
-                yield VerticalScroll(id="cards")
-            with TabPane("All locations", id="locations"):
-                yield LocationGrid(id="grid")
-            with TabPane("History", id="history"), VerticalScroll(id="history-scroll"):
-                yield Static(id="timeline")
+        yield Vertical(id="details")  # the tabs arrive after the first paint
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#hits", OptionList).display = False
+        self.call_after_refresh(self._mount_details)
         # Ages and staleness move on, and refreshes land, while the screen stays open on
         # a shared terminal: re-read the cache (a millisecond) every little while.
         self.set_interval(RELOAD_SECONDS, self.reload)
@@ -195,7 +174,7 @@ class LookupScreen(DeskScreen):
         if not self.query("#tabs"):
             self.set_focus(None)
             return
-        active = self.query_one("#tabs", TabbedContent).active
+        active = self.query_one("#tabs").active
         target = {"findings": "#cards", "locations": "#grid", "history": "#history-scroll"}
         self.query_one(target.get(active, "#cards")).focus()
 
@@ -264,6 +243,11 @@ class LookupScreen(DeskScreen):
         self.query_one(HandoffLine).show(loc)
         self._show_details()
 
+    def _mount_details(self) -> None:
+        from widgets.detail_tabs import DetailTabs  # the heaviest widgets: after the paint
+
+        self.query_one("#details").mount(DetailTabs())
+
     def on_detail_tabs_ready(self) -> None:
         self._show_details()
         if self.result is not None:
@@ -274,7 +258,7 @@ class LookupScreen(DeskScreen):
         if not self.query("#tabs"):
             return
         loc = self.current
-        self.query_one(LocationGrid).fill(self.result, self.location)
+        self.query_one("#grid").fill(self.result, self.location)
         cards = self.query_one("#cards", VerticalScroll)
         cards.remove_children()
         if loc is not None:
@@ -285,11 +269,10 @@ class LookupScreen(DeskScreen):
         self.query_one("#timeline", Static).update(
             history_text(loc) if loc else Text("Choose a SKU to see its history.", style="dim"))
 
-    @on(DataTable.RowSelected, "#grid")
-    def _chose_location(self, event: DataTable.RowSelected) -> None:
-        self.location = event.row_key.value
+    def on_location_grid_chosen(self, message) -> None:  # LocationGrid.Chosen
+        self.location = message.location
         self._show()
-        self.query_one("#tabs", TabbedContent).active = "findings"
+        self.query_one("#tabs").active = "findings"
         self._focus_content()
 
     def action_next_location(self) -> None:
@@ -303,7 +286,7 @@ class LookupScreen(DeskScreen):
     def action_tab(self, tab: str) -> None:
         if not self.query("#tabs"):
             return
-        tabs = self.query_one("#tabs", TabbedContent)
+        tabs = self.query_one("#tabs")
         tabs.active = tab
         self._focus_content()
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from rich.text import Text
+from textual.message import Message
 from textual.widgets import DataTable
 
 from app.diagnosis.catalogue import SYSTEM_WIDE
@@ -19,6 +20,18 @@ if TYPE_CHECKING:
 
 
 class LocationGrid(DataTable):
+    class Chosen(Message):
+        """enter on a row: show that location."""
+
+        def __init__(self, location: str) -> None:
+            super().__init__()
+            self.location = location
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        if event.row_key.value is not None:
+            self.post_message(self.Chosen(event.row_key.value))
+
     def on_mount(self) -> None:
         self.cursor_type, self.zebra_stripes = "row", True
         self.add_column("Location", width=12, key="location")
