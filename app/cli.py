@@ -70,6 +70,17 @@ def build_parser() -> argparse.ArgumentParser:
     look.add_argument("sku", metavar="SKU")
     look.add_argument("--location", metavar="CODE", help="one location (default: all)")
     look.add_argument("--json", action="store_true", help="JSON as in CONTRACTS.md")
+
+    queue = commands.add_parser("queue", parents=[common], help="the exception queue")
+    queue.add_argument("--status", action="append", metavar="S",
+                       help="open, acknowledged, assigned, snoozed, resolved, cleared, or "
+                       "active (the first four; the default); repeatable")
+    queue.add_argument("--code", action="append", metavar="C", help="finding code; repeatable")
+    queue.add_argument("--owner", action="append", metavar="ROLE",
+                       help="owner role or assignee; repeatable")
+    queue.add_argument("--location", action="append", metavar="CODE", help="repeatable")
+    queue.add_argument("--sort", choices=("age", "severity"), default="age")
+    queue.add_argument("--json", action="store_true", help="a JSON list, one object each")
     return parser
 
 
@@ -77,7 +88,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         handler = {None: _tui, "demo": _demo, "simulate": _simulate, "refresh": _refresh,
-                   "lookup": _lookup}
+                   "lookup": _lookup, "queue": _queue}
         return handler[args.command](args)
     except SeamdeskError as exc:
         print(f"seamdesk: {exc.message}", file=sys.stderr)
@@ -146,6 +157,13 @@ def _lookup(args) -> int:
     else:
         print(render_text(result))
     return 0
+
+
+def _queue(args) -> int:
+    from app.queue_text import print_queue
+
+    desk = _desk(args, require_tokens=False)  # reads the cache only
+    return print_queue(desk, args)
 
 
 def _parse_generate(text: str) -> tuple[int, int, int]:

@@ -17,6 +17,8 @@ def run_refresh(desk: Desk, systems: list[str] | None, full: bool) -> list[Syste
         results = asyncio.run(desk.refresh(systems, full))
     for result in results:
         print(result.summary(), flush=True)
+    if desk.queue_outcome is not None:
+        print(f"queue: {desk.queue_outcome.summary()}", flush=True)
     return results
 
 

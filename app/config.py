@@ -74,6 +74,11 @@ class DiagnosisSettings(_Section):
         return factors
 
 
+class QueueSettings(_Section):
+    recurrence_count: int = Field(3, ge=1)  # re-openings of one finding that raise ...
+    recurrence_days: int = Field(14, ge=1)  # ... `recurring` within this many days
+
+
 class SystemSettings(_Section):
     kind: str
     base_url: str
@@ -120,6 +125,7 @@ class Settings(_Section):
     cache: CacheSettings = CacheSettings()
     refresh: RefreshSettings = RefreshSettings()
     diagnosis: DiagnosisSettings = DiagnosisSettings()
+    queue: QueueSettings = QueueSettings()
     systems: dict[str, SystemSettings]
     locations: dict[str, dict[str, LocationId]] = {}
     owners: dict[str, str] = {}

@@ -117,36 +117,55 @@ def lookup(engine: Engine, config: Config, sku: str, now: int,
             f"; known: {', '.join(sorted(facts.locations)) or 'none yet'}"
         raise UsageError(f"no such location {location!r}{hint}")
     th = config.thresholds()
-    systems = {name: SystemState(row.name, row.kind, row.last_good_read_at, row.runs)
-               for name, row in facts.systems.items() if name in config.systems}
-    by_location: dict[str, dict[str, Observation]] = {}
-    for obs in facts.current:
-        by_location.setdefault(obs.location, {})[obs.system] = obs
+    systems = system_states(facts, config)
+    grouped = by_location(facts)
     codes = [location] if location else sorted(
-        by_location, key=lambda code: (code not in facts.locations, code))
+        grouped, key=lambda code: (code not in facts.locations, code))
     result = SkuLookup(facts.sku, facts.name, facts.pack, systems=systems)
     for code in codes:
-        result.locations.append(_at_location(engine, config, facts, code, by_location, th,
+        result.locations.append(_at_location(engine, config, facts, code, grouped, th,
                                              systems, now))
     return result
 
 
-def _at_location(engine: Engine, config: Config, facts: SkuFacts, code: str,
-                 by_location: dict[str, dict[str, Observation]], th: Thresholds,
-                 systems: dict[str, SystemState], now: int) -> LocationLookup:
-    counts = by_location.get(code, {})
+def by_location(facts: SkuFacts) -> dict[str, dict[str, Observation]]:
+    """location → system → its current observation."""
+    grouped: dict[str, dict[str, Observation]] = {}
+    for obs in facts.current:
+        grouped.setdefault(obs.location, {})[obs.system] = obs
+    return grouped
+
+
+def evidence_at(facts: SkuFacts, code: str, grouped: dict[str, dict[str, Observation]],
+                systems: dict[str, SystemState], now: int) -> tuple[Evidence, list]:
+    """What the engine reasons over for the SKU at one location, and every version seen
+    there (current ones at their first read) for last known good."""
+    counts = grouped.get(code, {})
     mapped = code in facts.locations
-    siblings = {other: rows for other, rows in by_location.items()
+    siblings = {other: rows for other, rows in grouped.items()
                 if other != code and other in facts.locations}
-    history = tuple(o for o in facts.history if o.location == code)
+    history = [o for o in facts.history if o.location == code]
     versions = [*(replace(o, read_at=facts.stored[(o.system, code)]) for o in counts.values()),
                 *history]
     events = tuple(Event(e.system, e.event_id, e.kind, e.delta, e.at, e.reason)
-                   for e in facts.events if e.location == code)
+                   for e in reversed(facts.events) if e.location == code)
     evidence = Evidence(
-        facts.sku, code, now, counts, systems, facts.pack, tuple(reversed(events)),
+        facts.sku, code, now, counts, systems, facts.pack, events,
         tuple(sorted(versions, key=lambda o: o.read_at, reverse=True)), siblings,
         facts.locations.get(code) if mapped else facts.unmapped.get(code), mapped)
+    return evidence, versions
+
+
+def system_states(facts: SkuFacts, config: Config) -> dict[str, SystemState]:
+    return {name: SystemState(row.name, row.kind, row.last_good_read_at, row.runs)
+            for name, row in facts.systems.items() if name in config.systems}
+
+
+def _at_location(engine: Engine, config: Config, facts: SkuFacts, code: str,
+                 grouped: dict[str, dict[str, Observation]], th: Thresholds,
+                 systems: dict[str, SystemState], now: int) -> LocationLookup:
+    evidence, versions = evidence_at(facts, code, grouped, systems, now)
+    counts, mapped = evidence.counts, evidence.mapped
     findings = diagnose(evidence, th, config.settings.owners)
     agreement = last_known_good(versions, th) if mapped else None
     agreed, diverged = (agreement.last_agreed_at, agreement.diverged_at) if agreement \
@@ -160,7 +179,7 @@ def _at_location(engine: Engine, config: Config, facts: SkuFacts, code: str,
              for name in COMPARED}
     return LocationLookup(facts.sku, code, evidence.location_name, mapped, now, counts,
                           stale, findings, cell_conflicts(counts, th), agreed, diverged,
-                          evidence.history, events)
+                          evidence.history, tuple(reversed(evidence.events)))
 
 
 def _closest(engine: Engine, sku: str) -> str:

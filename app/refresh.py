@@ -28,6 +28,7 @@ from app.cache.writer import CacheWriter
 from app.clock import Clock, system_clock
 from app.config import Config
 from app.errors import SeamdeskError
+from app.queue.store import Outcome
 from app.records import Page
 from app.sources.base import Window
 from app.sources.errors import SourceError
@@ -56,6 +57,7 @@ class SystemResult:
     retries: int = 0
     seconds: float = 0.0
     error: str | None = None
+    run_id: int | None = None
 
     def summary(self) -> str:
         line = (f"{self.system}: {self.status} ({self.mode}), {self.rows} rows in "
@@ -105,6 +107,7 @@ class Refresher:
         self.sleep = sleep
         self.progress = progress
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cache-writer")
+        self.queue: Outcome | None = None  # what the detectors made of the refresh
 
     def now(self) -> int:
         return int(self.clock())
@@ -123,12 +126,19 @@ class Refresher:
         try:
             await self._db(self._prepare)
             results = await asyncio.gather(*(self._system(n, full) for n in names))
+            await self._detect(results)  # reads the staged rows: before they are cleared
             await self._db(self.writer.clear_staging)
             await self._db(self.writer.prune,
                            self.now() - self.config.settings.cache.history_days * 86400)
         finally:
             self._thread.shutdown(wait=False)
         return list(results)
+
+    async def _detect(self, results: list[SystemResult]) -> None:
+        from app.queue.detect import detect
+
+        complete = [r.run_id for r in results if r.status == "complete"]
+        self.queue = await self._db(detect, self.engine, self.config, self.now(), complete)
 
     def _prepare(self) -> None:
         settings = self.config.systems
@@ -161,7 +171,10 @@ class Refresher:
         single-item queries: a run of mode 'sku' per system, promoted like any other."""
         names = [n for n in ("wms", "erp", "storefront") if n in self.config.systems]
         try:  # no _prepare: a refresh elsewhere may be staging (its rows are not ours)
-            return list(await asyncio.gather(*(self._system(n, sku=sku) for n in names)))
+            results = list(await asyncio.gather(*(self._system(n, sku=sku) for n in names)))
+            await self._detect(results)
+            await self._db(self.writer.drop_staged, [r.run_id for r in results])
+            return results
         finally:
             self._thread.shutdown(wait=False)
 
@@ -175,7 +188,7 @@ class Refresher:
         run_at = self.now()
         run_id = await self._db(self.writer.start_run, system, mode, run_at,
                                 window.counts_since if window else None)
-        result = SystemResult(system, mode, "running")
+        result = SystemResult(system, mode, "running", run_id=run_id)
         connector = make_connector(self.config, system, transport=self.transport,
                                    sleep=self.sleep)
         codes = self.config.location_code(system)

@@ -22,6 +22,8 @@ if TYPE_CHECKING:  # the database and HTTP stacks load on first use, after the f
 
     from app.config import Config
     from app.lookup import SkuLookup
+    from app.queue.query import Overview, QueueDetail, QueueFilter, QueueRow
+    from app.queue.store import Outcome
     from app.refresh import Progress, SystemResult
 
 
@@ -61,6 +63,7 @@ class Desk:
         self.operator = operator
         self.read_only = read_only
         self._engine: Engine | None = None
+        self.queue_outcome: Outcome | None = None  # the detectors' work in the last refresh
         self._engine_lock = threading.Lock()
         self._transport = transport
         self._sleep = sleep
@@ -111,6 +114,38 @@ class Desk:
 
         return search_items(self.engine, query, limit)
 
+    # -- the exception queue ---------------------------------------------------------------
+    def queue_page(self, where: QueueFilter, sort: str = "age", after: tuple | None = None,
+                   limit: int = 100) -> list[QueueRow]:
+        from app.queue import query
+
+        return query.page(self.engine, where, sort, after, limit)
+
+    def queue_count(self, where: QueueFilter) -> int:
+        from app.queue import query
+
+        return query.count(self.engine, where)
+
+    def queue_overview(self) -> Overview:
+        from app.queue import query
+
+        return query.overview(self.engine)
+
+    def queue_detail(self, item_id: int) -> QueueDetail | None:
+        from app.queue import query
+
+        return query.detail(self.engine, item_id)
+
+    def queue_act(self, action: str, target: QueueFilter | list[int], *, note: str | None = None,
+                  assignee: str | None = None, until: int | None = None) -> int:
+        """Acknowledge, assign, resolve, snooze or reopen, as the operator at the desk."""
+        from app.queue.lifecycle import act
+
+        if self.read_only:
+            raise UsageError(f"read-only session: {action} is not allowed here")
+        return act(self.engine, action, target, self.operator or "unknown", self.now(),
+                   note=note, assignee=assignee, until=until)
+
     async def reread(self, sku: str) -> list[SystemResult]:
         """Re-read one SKU (every location) from the three systems now."""
         from app.refresh import Refresher, refresh_lock
@@ -120,7 +155,9 @@ class Desk:
         with refresh_lock(self.config.cache_url):
             refresher = Refresher(self.config, self.engine, clock=self.clock,
                                   transport=self._transport, sleep=self._sleep)
-            return await refresher.reread_sku(sku)
+            results = await refresher.reread_sku(sku)
+            self.queue_outcome = refresher.queue
+            return results
 
     async def refresh(self, systems: list[str] | None = None, full: bool = False,
                       progress: Progress | None = None) -> list[SystemResult]:
@@ -132,4 +169,6 @@ class Desk:
             refresher = Refresher(self.config, self.engine, clock=self.clock,
                                   transport=self._transport, sleep=self._sleep,
                                   progress=progress)
-            return await refresher.run(systems, full)
+            results = await refresher.run(systems, full)
+            self.queue_outcome = refresher.queue
+            return results

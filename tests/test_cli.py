@@ -69,8 +69,9 @@ def test_simulate_then_refresh_over_a_real_socket(tmp_path):
         simulator.wait(timeout=10)
     assert first.returncode == 0, first.stderr
     lines = first.stdout.splitlines()
-    assert [line.split(":")[0] for line in lines] == ["wms", "erp", "storefront"]
-    assert all(": complete (full)" in line for line in lines)
+    assert [line.split(":")[0] for line in lines] == ["wms", "erp", "storefront", "queue"]
+    assert all(": complete (full)" in line for line in lines[:3])
+    assert lines[3].startswith("queue: ") and " opened" in lines[3]
     assert second.returncode == 0 and second.stdout.startswith("erp: complete (incremental)")
     with sqlite3.connect(tmp_path / "seamdesk.db") as db:
         assert db.execute("SELECT count(*) FROM count_current").fetchone()[0] == 62  # 2 unmapped

@@ -138,3 +138,47 @@ class SyncRun(SQLModel, table=True):
 class Meta(SQLModel, table=True):
     key: str = Field(primary_key=True)
     value: str
+
+
+class QueueItem(SQLModel, table=True):
+    """One exception: a finding someone must own, kept until a person resolves it or a
+    refresh shows agreement again. `key` dedups: code + SKU + location, or code + document,
+    or code + system for findings about a whole system."""
+
+    __tablename__ = "exception"
+    __table_args__ = (Index("ix_exception_status_opened", "status", "opened_at", "id"),
+                      Index("ix_exception_severity", "severity", "opened_at", "id"),
+                      Index("ix_exception_sku", "sku", "location"))
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True)
+    code: str = Field(index=True)
+    sku: str | None = None
+    location: str | None = None
+    document: str | None = None
+    handoff: str
+    owner: str  # owner role; the person or team comes from [owners]
+    assignee: str | None = None  # a role or a person, once assigned
+    severity: int = 2
+    status: str = "open"  # open | acknowledged | assigned | snoozed | resolved | cleared
+    summary: str
+    evidence: str  # JSON: the finding, the numbers, the cross-system context
+    first_seen_at: int
+    opened_at: int  # the start of this episode (reopening starts a new one)
+    seen_at: int  # the newest refresh that still found it
+    closed_at: int | None = None
+    snoozed_until: int | None = None
+    recurrences: int = 0  # reopened after being resolved or cleared
+    note: str | None = None  # the resolution note
+
+
+class QueueAudit(SQLModel, table=True):
+    """Who did what to an exception, and when; refreshes act as "refresh"."""
+
+    __tablename__ = "exception_audit"
+    __table_args__ = (Index("ix_exception_audit_item", "exception_id", "at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    exception_id: int
+    at: int
+    actor: str
+    action: str  # opened | updated | cleared | reopened | acknowledged | assigned | ...
+    note: str | None = None

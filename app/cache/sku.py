@@ -98,23 +98,73 @@ class SkuFacts:
 def sku_facts(engine: Engine, sku: str) -> SkuFacts:
     with engine.connect() as conn, conn.begin():  # one snapshot, even mid-refresh
         read = _Reader(conn)
+        shared = _shared(read)
         item = read.rows(_ITEM, sku)
-        current, stored = [], {}
-        for row in read.rows(_CURRENT, sku):
-            current.append(Observation(*row[:8], max(row[8], row[9] or 0, row[10] or 0)))
-            stored[(row[0], row[1])] = row[8]
-        history = tuple(Observation(*row) for row in read.rows(_HISTORY, sku, MAX_HISTORY))
-        events = tuple(StoredEvent(*row) for row in read.rows(_EVENTS, sku, MAX_EVENTS))
-        system_rows = {}
-        for name, kind, last_good in read.rows(_SYSTEM_ROWS):
-            runs = tuple(RunSummary(*r) for r in read.rows(_RUNS, name, RUNS_PER_SYSTEM))
-            system_rows[name] = SystemRow(name, kind, last_good, runs)
-        locations = dict(read.rows(_LOCATIONS))
-        unmapped = {f"{system}:{external}": name
-                    for system, external, name in read.rows(_UNMAPPED)}
-    name, pack = item[0] if item else (None, None)
-    return SkuFacts(sku, name, pack, bool(item) or bool(current), tuple(current), stored,
-                    history, events, system_rows, locations, unmapped)
+        current = read.rows(_CURRENT, sku)
+        history = read.rows(_HISTORY, sku, MAX_HISTORY)
+        events = read.rows(_EVENTS, sku, MAX_EVENTS)
+    return _facts(sku, item[0] if item else None, current, history, events, shared)
+
+
+BATCH = 500  # SKUs per IN list: well under every driver's parameter limit
+
+
+def sku_facts_many(engine: Engine, skus: list[str]) -> dict[str, SkuFacts]:
+    """The facts of many SKUs in a few batched queries (the detectors' bulk path; the
+    whole history of each, no per-SKU limits)."""
+    result: dict[str, SkuFacts] = {}
+    with engine.connect() as conn, conn.begin():
+        read = _Reader(conn)
+        shared = _shared(read)
+        for start in range(0, len(skus), BATCH):
+            batch = skus[start:start + BATCH]
+            marks = ", ".join("?" * len(batch))
+            items = {row[0]: row[1:] for row in read.rows(
+                f"SELECT sku, name, pack FROM item WHERE sku IN ({marks})", *batch)}
+            grouped: dict[str, tuple[list, list, list]] = {sku: ([], [], []) for sku in batch}
+            for row in read.rows(_CURRENT.replace("c.sku = ?", f"c.sku IN ({marks})"), *batch):
+                grouped[row[2]][0].append(row)
+            history_sql = _HISTORY.replace("sku = ?", f"sku IN ({marks})").replace(
+                " LIMIT ?", "")
+            for row in read.rows(history_sql, *batch):
+                grouped[row[2]][1].append(row)
+            for row in read.rows(f"SELECT sku, system, event_id, kind, location, delta, at,"
+                                 f" reason FROM inventory_event WHERE sku IN ({marks})"
+                                 " ORDER BY at DESC", *batch):
+                grouped[row[0]][2].append(row[1:])
+            for sku, (current, history, events) in grouped.items():
+                result[sku] = _facts(sku, items.get(sku), current, history, events, shared)
+    return result
+
+
+def system_rows(engine: Engine) -> dict[str, SystemRow]:
+    """Every registered system with its last good read and newest refreshes."""
+    with engine.connect() as conn, conn.begin():
+        return _shared(_Reader(conn))[0]
+
+
+def _shared(read: _Reader) -> tuple[dict, dict, dict]:
+    """What every SKU's facts share: systems with their runs, locations, unmapped ones."""
+    systems = {}
+    for name, kind, last_good in read.rows(_SYSTEM_ROWS):
+        runs = tuple(RunSummary(*r) for r in read.rows(_RUNS, name, RUNS_PER_SYSTEM))
+        systems[name] = SystemRow(name, kind, last_good, runs)
+    locations = dict(read.rows(_LOCATIONS))
+    unmapped = {f"{system}:{external}": name for system, external, name in read.rows(_UNMAPPED)}
+    return systems, locations, unmapped
+
+
+def _facts(sku: str, item, current_rows, history_rows, event_rows, shared) -> SkuFacts:
+    current, stored = [], {}
+    for row in current_rows:
+        current.append(Observation(*row[:8], max(row[8], row[9] or 0, row[10] or 0)))
+        stored[(row[0], row[1])] = row[8]
+    name, pack = item if item else (None, None)
+    systems, locations, unmapped = shared
+    return SkuFacts(sku, name, pack, item is not None or bool(current), tuple(current),
+                    stored, tuple(Observation(*row) for row in history_rows),
+                    tuple(StoredEvent(*row) for row in event_rows), systems, locations,
+                    unmapped)
 
 
 def confirmed_between(engine: Engine, since: int, before: int) -> int | None:

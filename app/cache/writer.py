@@ -127,6 +127,11 @@ class CacheWriter:
                 LocationRef.system == system, LocationRef.external_id == ext,
             ).values(rows=LocationRef.rows + rows, seen_at=read_at))
 
+    def drop_staged(self, run_ids: list[int]) -> None:
+        """Only these runs' staged rows (a re-read must not touch a refresh's staging)."""
+        with self.engine.begin() as conn:
+            conn.execute(delete(CountStaging).where(CountStaging.run_id.in_(run_ids)))
+
     def clear_staging(self) -> None:
         """Drop every staged row at once (SQLite truncates a table deleted without a
         WHERE), when no run is under way: cheaper than deleting each run's rows."""
@@ -156,7 +161,6 @@ class CacheWriter:
                 if sku is not None:
                     bulk_insert(conn, SkuCheck.__table__, ("system", "sku", "checked_at"),
                                 [(system, sku, started_at)], key=("system", "sku"))
-                    conn.execute(delete(CountStaging).where(CountStaging.run_id == run_id))
                 else:
                     conn.execute(update(System).where(System.name == system)
                                  .values(last_good_read_at=started_at))

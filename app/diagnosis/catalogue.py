@@ -18,6 +18,7 @@ class Kind:
     cause: str  # the likely cause, in the operator's words
     first_action: str
     owner: str  # one of OWNER_ROLES
+    also: tuple[str, ...] = ()  # further owner roles the finding is routed to
 
 
 _KINDS = (
@@ -80,12 +81,33 @@ _KINDS = (
     Kind("recurring", "The same finding keeps coming back", "system",
          "a reconciliation treadmill: the number was fixed, the handoff was not",
          "Escalate the handoff; stop re-keying counts.", "integration_lead"),
+    Kind("amendment-after-release", "PO amended after the pick was released", "erp->wms",
+         "amendment events are not mapped to pick re-evaluation after release, or they "
+         "propagate in batches",
+         "Hold or re-release the pick, or ship short knowingly; decide before ship and "
+         "bill.", "procurement", also=("warehouse_lead",)),
+    Kind("supplier-unconfirmed", "Supplier has not confirmed the change", "erp->supplier",
+         "the portal or EDI sync does not carry the change",
+         "Chase the confirmation; check the 855/865.", "procurement"),
+    Kind("short-pick-risk", "Picked less than ordered or billed", "erp->wms",
+         "the amendment gap reached the customer",
+         "Correct the invoice or ship the balance.", "warehouse_lead"),
 )
+
+SEVERITY = {  # for sorting the queue: what hurts a customer or the books first
+    "amendment-after-release": 4, "short-pick-risk": 4, "phantom-stock": 4,
+    "both-handoffs": 3, "hidden-stock": 3, "stale-source": 3, "failed-messages": 3,
+    "recurring": 3, "supplier-unconfirmed": 3, "duplicate-posting": 3,
+    "pool-definition": 1, "uom-mismatch": 1, "throttled-sync": 1, "unmapped-location": 1,
+}
+"""Codes not listed are 2."""
 
 CATALOGUE: dict[str, Kind] = {kind.code: kind for kind in _KINDS}
 
 SYSTEM_WIDE = frozenset({"stale-source", "throttled-sync"})
 """Findings about a whole system rather than this SKU here (shown apart, in warning colour)."""
 
-COUNT_CODES = tuple(code for code in CATALOGUE if code not in ("failed-messages", "recurring"))
-"""The findings the count lookup can raise (the queue adds messages and recurrences)."""
+ORDER_CODES = ("amendment-after-release", "supplier-unconfirmed", "short-pick-risk")
+COUNT_CODES = tuple(code for code in CATALOGUE
+                    if code not in ("failed-messages", "recurring", *ORDER_CODES))
+"""The findings the count lookup can raise (the queue adds messages, orders, recurrences)."""

@@ -65,6 +65,16 @@ def agreeing(counts: Mapping[str, Observation], th: Thresholds) -> bool:
     return not upstream and not downstream
 
 
+def any_gap(counts: Mapping[str, Observation], th: Thresholds) -> bool:
+    """Any compared number differs, before normalizing pool definitions (a cheap test
+    that no count rule can fire when it is False)."""
+    if any(pair_gaps(counts, pair, th) for pair in (UPSTREAM, DOWNSTREAM)):
+        return True
+    wms, shop = counts.get("wms"), counts.get("storefront")
+    return "erp" not in counts and wms is not None and shop is not None and \
+        th.agree(wms.available, shop.available) is False
+
+
 def cell_conflicts(counts: Mapping[str, Observation],
                    th: Thresholds) -> dict[tuple[str, str], tuple[str, ...]]:
     """(system, quantity) → the systems it disagrees with, for highlighting a table."""

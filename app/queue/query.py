@@ -1,0 +1,159 @@
+"""Reading the queue: filters, keyset pages, counts, one exception with its audit trail.
+
+Pages are fetched by keyset (the last row's sort values), never by OFFSET, so paging
+stays fast at a million exceptions and a widget only ever holds the rows on screen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import orjson
+from sqlalchemy import Engine, and_, func, or_, select
+
+from app.cache.models import QueueAudit, QueueItem
+from app.queue.store import ACTIVE
+
+STATUSES = ("open", "acknowledged", "assigned", "snoozed", "resolved", "cleared")
+SORTS = ("age", "severity")
+
+
+@dataclass(frozen=True, slots=True)
+class QueueFilter:
+    """Every field narrows; empty means any. `status` may say "active" for the four
+    statuses that still need someone."""
+
+    status: tuple[str, ...] = ("active",)
+    code: tuple[str, ...] = ()
+    handoff: tuple[str, ...] = ()
+    owner: tuple[str, ...] = ()
+    location: tuple[str, ...] = ()
+    text: str = ""
+
+    def statuses(self) -> tuple[str, ...]:
+        expanded = []
+        for status in self.status:
+            expanded += ACTIVE if status == "active" else (status,)
+        return tuple(dict.fromkeys(expanded))
+
+    def conditions(self) -> list:
+        q = QueueItem
+        found = []
+        for column, values in ((q.status, self.statuses()), (q.code, self.code),
+                               (q.handoff, self.handoff), (q.location, self.location)):
+            if values:
+                found.append(column.in_(values))
+        if self.owner:
+            found.append(or_(q.owner.in_(self.owner), q.assignee.in_(self.owner)))
+        if self.text.strip():
+            pattern = "%" + self.text.strip().replace("\\", "\\\\").replace(
+                "%", "\\%").replace("_", "\\_") + "%"
+            found.append(or_(q.summary.ilike(pattern, escape="\\"),
+                             q.sku.ilike(pattern, escape="\\"),
+                             q.document.ilike(pattern, escape="\\")))
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class QueueRow:
+    id: int
+    code: str
+    sku: str | None
+    location: str | None
+    document: str | None
+    handoff: str
+    owner: str
+    assignee: str | None
+    severity: int
+    status: str
+    summary: str
+    opened_at: int
+    recurrences: int
+
+    def cursor(self, sort: str) -> tuple:
+        return (self.severity, self.opened_at, self.id) if sort == "severity" \
+            else (self.opened_at, self.id)
+
+
+_ROW = tuple(getattr(QueueItem, f.name) for f in fields(QueueRow))
+
+
+def page(engine: Engine, where: QueueFilter, sort: str = "age", after: tuple | None = None,
+         limit: int = 100) -> list[QueueRow]:
+    """The next `limit` rows after the cursor `after` (None: the first page). Oldest first
+    for "age", most severe (then oldest) first for "severity"."""
+    q = QueueItem
+    query = select(*_ROW).where(*where.conditions())
+    if sort == "severity":
+        if after is not None:
+            severity, opened, ident = after
+            query = query.where(or_(q.severity < severity, and_(q.severity == severity, or_(
+                q.opened_at > opened, and_(q.opened_at == opened, q.id > ident)))))
+        query = query.order_by(q.severity.desc(), q.opened_at, q.id)
+    else:
+        if after is not None:
+            opened, ident = after
+            query = query.where(or_(q.opened_at > opened,
+                                    and_(q.opened_at == opened, q.id > ident)))
+        query = query.order_by(q.opened_at, q.id)
+    with engine.connect() as conn:
+        return [QueueRow(*row) for row in conn.execute(query.limit(limit))]
+
+
+def count(engine: Engine, where: QueueFilter) -> int:
+    with engine.connect() as conn:
+        return conn.scalar(select(func.count()).select_from(QueueItem)
+                           .where(*where.conditions()))
+
+
+@dataclass(frozen=True, slots=True)
+class Overview:
+    by_status: dict[str, int]
+    oldest_open_at: int | None  # the oldest exception still needing someone
+
+
+def overview(engine: Engine) -> Overview:
+    q = QueueItem
+    with engine.connect() as conn:
+        by_status = dict(conn.execute(select(q.status, func.count()).group_by(q.status)).all())
+        oldest = conn.scalar(select(func.min(q.opened_at)).where(q.status.in_(ACTIVE)))
+    return Overview({s: by_status.get(s, 0) for s in STATUSES}, oldest)
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    at: int
+    actor: str
+    action: str
+    note: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class QueueDetail:
+    row: QueueRow
+    key: str
+    evidence: dict
+    first_seen_at: int
+    seen_at: int
+    closed_at: int | None
+    snoozed_until: int | None
+    note: str | None
+    audit: tuple[AuditEntry, ...]
+
+
+def detail(engine: Engine, item_id: int) -> QueueDetail | None:
+    q, a = QueueItem, QueueAudit
+    with engine.connect() as conn:
+        found = conn.execute(select(*_ROW, q.key, q.evidence, q.first_seen_at, q.seen_at,
+                                    q.closed_at, q.snoozed_until, q.note)
+                             .where(q.id == item_id)).first()
+        if found is None:
+            return None
+        audit = tuple(AuditEntry(*r) for r in conn.execute(
+            select(a.at, a.actor, a.action, a.note).where(a.exception_id == item_id)
+            .order_by(a.at, a.id)))
+    width = len(_ROW)
+    row = QueueRow(*found[:width])
+    key, evidence, first_seen, seen, closed, snoozed, note = found[width:]
+    return QueueDetail(row, key, orjson.loads(evidence), first_seen, seen, closed, snoozed,
+                       note, audit)
