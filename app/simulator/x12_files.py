@@ -146,7 +146,7 @@ def _envelope(kind: str, body: list[str], at: int, sender: str, receiver: str,
               interchange_no: int, group_no: int) -> str:
     control = "0001"  # one set per group: the set number restarts in each group
     tx = [_seg("ST", kind, control), *body]
-    tx.append(_seg("SE", len(tx), control))  # counts ST through SE
+    tx.append(_seg("SE", len(tx) + 1, control))  # counts ST through SE
     functional_id = {"855": "PR", "865": "CA"}[kind]
     isa = ELEMENT.join([
         "ISA", "00", " " * 10, "00", " " * 10, "ZZ", sender.ljust(15)[:15], "ZZ",
