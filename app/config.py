@@ -25,8 +25,8 @@ from app.config_path import discover  # noqa: F401  (part of this module's inter
 from app.diagnosis.catalogue import OWNER_ROLES
 from app.diagnosis.evidence import Thresholds
 from app.errors import ConfigError, read_toml
-from app.records import ROLES
-from app.sources.registry import KINDS
+from app.records import HANDOFFS, ROLES
+from app.sources.registry import KINDS, MIDDLEWARE_KINDS
 
 
 def _id_text(value: Any) -> Any:
@@ -87,6 +87,7 @@ class SystemSettings(_Section):
     page_size: int | None = Field(None, ge=1)
     api_version: str | None = None  # Shopify's dated API version, e.g. "2025-10"
     timezone: str = "UTC"  # NetSuite renders times in the account's zone
+    flows: dict[str, str] = {}  # middleware flow name → the handoff it carries (wms->erp)
 
     @field_validator("timezone")
     @classmethod
@@ -98,6 +99,22 @@ class SystemSettings(_Section):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone {zone!r}") from None
         return zone
+
+    @field_validator("flows")
+    @classmethod
+    def _flow_handoffs(cls, flows: dict[str, str]) -> dict[str, str]:
+        for name, handoff in flows.items():
+            if handoff not in HANDOFFS:
+                raise ValueError(f"flow {name!r}: unknown handoff {handoff!r} "
+                                 f"(handoffs: {', '.join(HANDOFFS)})")
+        return flows
+
+    @model_validator(mode="after")
+    def _flows_only_for_middleware(self) -> SystemSettings:
+        if self.flows and self.kind not in MIDDLEWARE_KINDS:
+            raise ValueError(f"flows: only a middleware kind ({', '.join(MIDDLEWARE_KINDS)}) "
+                             "names flows")
+        return self
 
     @field_validator("kind")
     @classmethod
@@ -138,6 +155,11 @@ class Settings(_Section):
         for role in systems:
             if role not in ROLES:
                 raise ValueError(f"unknown system role {role!r} (roles: {', '.join(ROLES)})")
+            middleware = systems[role].kind in MIDDLEWARE_KINDS
+            if middleware != (role == "middleware"):
+                raise ValueError(f"{role}: kind {systems[role].kind!r} " + (
+                    "reads middleware errors: configure it as [systems.middleware]"
+                    if middleware else "reads no middleware errors"))
         return systems
 
     @field_validator("owners")

@@ -32,7 +32,7 @@ from app.diagnosis.evidence import (
     is_stale,
 )
 from app.errors import UsageError
-from app.records import COMPARED, Observation
+from app.records import COMPARED, Observation, OpenMessage
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +50,7 @@ class LocationLookup:
     diverged_at: int | None
     history: tuple[Observation, ...] = ()  # every version here, newest first
     events: tuple[Event, ...] = ()  # newest first
+    messages: tuple[OpenMessage, ...] = ()  # open middleware errors, newest first
 
     @property
     def broken(self) -> set[str]:
@@ -84,7 +85,12 @@ class LocationLookup:
                 "location_name": self.location_name, "mapped": self.mapped,
                 "systems": systems, "findings": [f.as_json() for f in self.findings],
                 "last_agreed_at": iso(self.last_agreed_at),
-                "diverged_at": iso(self.diverged_at)}
+                "diverged_at": iso(self.diverged_at),
+                "middleware_errors": [
+                    {"system": m.system, "error_id": m.error_id, "flow": m.flow,
+                     "handoff": m.handoff, "occurred_at": iso(m.occurred_at), "code": m.code,
+                     "classification": m.classification, "message": m.message}
+                    for m in self.messages]}
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,10 +155,12 @@ def evidence_at(facts: SkuFacts, code: str, grouped: dict[str, dict[str, Observa
                 *history]
     events = tuple(Event(e.system, e.event_id, e.kind, e.delta, e.at, e.reason)
                    for e in reversed(facts.events) if e.location == code)
+    # An error that names no location (Celigo's never do) holds for each mapped location.
+    messages = tuple(m for m in facts.messages if m.location in (code, None)) if mapped else ()
     evidence = Evidence(
         facts.sku, code, now, counts, systems, facts.pack, events,
         tuple(sorted(versions, key=lambda o: o.read_at, reverse=True)), siblings,
-        facts.locations.get(code) if mapped else facts.unmapped.get(code), mapped)
+        facts.locations.get(code) if mapped else facts.unmapped.get(code), mapped, messages)
     return evidence, versions
 
 
@@ -179,7 +187,7 @@ def _at_location(engine: Engine, config: Config, facts: SkuFacts, code: str,
              for name in COMPARED}
     return LocationLookup(facts.sku, code, evidence.location_name, mapped, now, counts,
                           stale, findings, cell_conflicts(counts, th), agreed, diverged,
-                          evidence.history, tuple(reversed(evidence.events)))
+                          evidence.history, tuple(reversed(evidence.events)), evidence.messages)
 
 
 def _closest(engine: Engine, sku: str) -> str:

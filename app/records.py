@@ -13,6 +13,8 @@ EVENT_KINDS = ("adjustment", "receipt", "shipment", "transfer", "cycle_count")
 ROLES = ("wms", "erp", "storefront", "supplier", "middleware")
 """The roles a configured system can play; the first three are compared side by side."""
 COMPARED = ROLES[:3]
+HANDOFFS = ("wms->erp", "erp->storefront", "erp->wms", "erp->supplier")
+"""The handoffs between two systems a finding (or a middleware flow) can name."""
 TITLES = {"wms": "WMS", "erp": "ERP", "storefront": "Storefront"}  # headings
 SHORT = {"wms": "WMS", "erp": "ERP", "storefront": "SF"}  # where columns are narrow
 
@@ -39,6 +41,42 @@ class EventRow(NamedTuple):
     reason: str | None = None
 
 
+class MessageRow(NamedTuple):
+    """One failed message the integration middleware holds (open or resolved)."""
+
+    error_id: str  # the vendor's identity for the error (unique within the system)
+    flow: str  # the flow's name, as people know it
+    flow_id: str  # the vendor's id of the flow (resolve and retry go by flow and step)
+    step: str  # the export/import step that failed (the vendor's id)
+    occurred_at: int
+    source: str | None  # where in the step it failed: application, mapping, import, ...
+    code: str | None
+    message: str  # verbatim (may hold customer data: stored, never logged)
+    classification: str | None
+    retry_key: str | None  # what a retry of this error is keyed by
+    trace_key: str | None  # the source record's id
+    handoff: str | None  # wms->erp, erp->storefront, ... (None: the flow says nothing)
+    sku: str | None
+    resolved: bool = False
+    resolved_at: int | None = None
+    location_id: str | None = None  # the system's own location id, when it names one
+
+
+@dataclass(frozen=True, slots=True)
+class OpenMessage:
+    """An open middleware error as the cache holds it (the lookup's and the queue's view)."""
+
+    system: str
+    error_id: str
+    flow: str
+    handoff: str | None
+    location: str | None  # canonical code; None: the error names no location
+    occurred_at: int
+    code: str | None
+    message: str
+    classification: str | None
+
+
 @dataclass(slots=True, frozen=True)
 class LocationRow:
     location_id: str
@@ -52,9 +90,10 @@ class Page:
     counts: list[CountRow] = field(default_factory=list)
     events: list[EventRow] = field(default_factory=list)
     locations: list[LocationRow] = field(default_factory=list)
+    messages: list[MessageRow] = field(default_factory=list)
 
     def __len__(self) -> int:
-        return len(self.counts) + len(self.events)
+        return len(self.counts) + len(self.events) + len(self.messages)
 
 
 @dataclass(slots=True)

@@ -32,7 +32,7 @@ from app.queue.store import Outcome
 from app.records import Page
 from app.sources.base import Window
 from app.sources.errors import SourceError
-from app.sources.registry import make_connector
+from app.sources.registry import MIDDLEWARE_KINDS, make_connector
 
 OVERLAP_SECONDS = 300  # re-read a little: vendors commit rows a moment after stamping them
 QUEUE_PAGES = 4
@@ -153,6 +153,11 @@ class Refresher:
         with self.engine.connect() as conn:
             last_full = conn.scalar(select(func.max(SyncRun.started_at)).where(
                 SyncRun.system == system, SyncRun.status == "complete", SyncRun.mode == "full"))
+            if self.config.systems[system].kind in MIDDLEWARE_KINDS:
+                last_good = conn.scalar(select(func.max(SyncRun.started_at)).where(
+                    SyncRun.system == system, SyncRun.status == "complete",
+                    SyncRun.mode != "sku"))
+                return self._message_window(full, last_full, last_good)
             # Rows a single-SKU re-read wrote say nothing about the others' changes.
             sku_runs = select(SyncRun.id).where(SyncRun.system == system, SyncRun.mode == "sku")
             counts_hw = conn.scalar(select(func.max(CountCurrent.updated_at)).where(
@@ -165,6 +170,19 @@ class Refresher:
         if full or stale_full or counts_hw is None:
             return "full", Window(None, events_since)
         return "incremental", Window(counts_hw - OVERLAP_SECONDS, events_since)
+
+    def _message_window(self, full: bool, last_full: int | None, last_good: int | None
+                        ) -> tuple[str, Window]:
+        """Middleware: open errors are listed whole on every read; an incremental read
+        asks only for errors resolved since the last complete read began (our clock: an
+        error that came and went between two reads occurred after the first one started;
+        the overlap covers skew). Errors that were open and went are closed by the
+        promotion, whatever their age."""
+        stale_full = last_full is None or \
+            self.now() - last_full > self.config.settings.refresh.full_every_hours * 3600
+        if full or stale_full or last_good is None:
+            return "full", Window()
+        return "incremental", Window(messages_since=last_good - OVERLAP_SECONDS)
 
     async def reread_sku(self, sku: str) -> list[SystemResult]:
         """Every location of one SKU from each compared system, through the vendors'
@@ -186,8 +204,9 @@ class Refresher:
         else:
             mode, window = "sku", None
         run_at = self.now()
-        run_id = await self._db(self.writer.start_run, system, mode, run_at,
-                                window.counts_since if window else None)
+        since = None if window is None else \
+            window.counts_since if window.counts_since is not None else window.messages_since
+        run_id = await self._db(self.writer.start_run, system, mode, run_at, since)
         result = SystemResult(system, mode, "running", run_id=run_id)
         connector = make_connector(self.config, system, transport=self.transport,
                                    sleep=self.sleep)

@@ -116,10 +116,10 @@ class Desk:
 
     # -- the exception queue ---------------------------------------------------------------
     def queue_page(self, where: QueueFilter, sort: str = "age", after: tuple | None = None,
-                   limit: int = 100) -> list[QueueRow]:
+                   limit: int = 100, offset: int = 0) -> list[QueueRow]:
         from app.queue import query
 
-        return query.page(self.engine, where, sort, after, limit)
+        return query.page(self.engine, where, sort, after, limit, offset)
 
     def queue_count(self, where: QueueFilter) -> int:
         from app.queue import query

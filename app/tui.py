@@ -31,7 +31,8 @@ if TYPE_CHECKING:  # types only: the data layer loads after the first paint
 class SeamdeskApp(App):
     TITLE = "seamdesk"
     BINDINGS = [
-        Binding("s", "systems", "Systems", id="systems"),
+        Binding("e", "queue", "Queue", id="queue"),
+        Binding("s", "systems", "Systems", id="systems", show=False),
         Binding("question_mark,f1", "help", "Help", key_display="?/F1", id="help"),
         Binding("q", "quit", "Quit", id="quit"),
     ]
@@ -46,6 +47,7 @@ class SeamdeskApp(App):
         self._desk: Desk | None = None
         self._opened = threading.Event()
         self._start = (sku, location)
+        self.queue_filter = ""  # the queue screen's filter, kept while the app runs
 
     @property
     def desk(self) -> Desk:
@@ -84,6 +86,14 @@ class SeamdeskApp(App):
             self.pop_screen()
         else:
             self.push_screen(StatusScreen())
+
+    def action_queue(self) -> None:
+        from screens.queue import QueueScreen  # loads the queue's data layer on first use
+
+        if isinstance(self.screen, QueueScreen):
+            self.pop_screen()
+        else:
+            self.push_screen(QueueScreen())
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):

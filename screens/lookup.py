@@ -176,7 +176,11 @@ class LookupScreen(DeskScreen):
             return
         active = self.query_one("#tabs").active
         target = {"findings": "#cards", "locations": "#grid", "history": "#history-scroll"}
-        self.query_one(target.get(active, "#cards")).focus()
+        body = self.query_one(target.get(active, "#cards"))
+        if body.focusable:
+            body.focus()
+        else:  # an empty tab takes no focus: leave the search box all the same
+            self.set_focus(None)
 
     # -- loading a SKU --------------------------------------------------------------------
     def open_sku(self, sku: str, location: str | None = None) -> None:

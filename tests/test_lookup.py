@@ -28,7 +28,7 @@ PLANTED = {
     ("PAN-CST-10", "RNO1"): {"pool-definition"},
     ("TOWEL-BTH-GRY", "DAL1"): {"ghost-reservation", "downstream-drift"},
     ("CANDLE-SOY", "ATL1"): {"uom-mismatch", "upstream-drift"},
-    ("LAMP-DSK-BLK", "RNO1"): {"stranded-adjustment", "upstream-drift"},
+    ("LAMP-DSK-BLK", "RNO1"): {"stranded-adjustment", "failed-messages", "upstream-drift"},
     ("BAG-TOTE-NAT", "DAL1"): {"duplicate-posting", "upstream-drift"},
     ("SHOE-RUN-42", "ATL1"): {"unposted-receipt", "upstream-drift"},
     ("BELT-LTH-M", "RNO1"): {"unconfirmed-shipment", "upstream-drift"},

@@ -115,6 +115,51 @@ class InventoryEvent(SQLModel, table=True):
     run_id: int
 
 
+class _MessageColumns(SQLModel):
+    """A middleware error (Celigo's flow-step errors) as seamdesk keeps it."""
+
+    flow: str  # the flow's name
+    flow_id: str  # the vendor's id of the flow (resolve and retry go by flow and step)
+    step: str  # the vendor's id of the export/import step that failed
+    handoff: str | None = None  # wms->erp, ... (None: the flow name says nothing)
+    sku: str | None = None  # the record the message carried (Celigo: its traceKey)
+    location: str | None = None  # canonical code; None: the error names no location
+    trace_key: str | None = None
+    occurred_at: int
+    source: str | None = None
+    code: str | None = None
+    message: str
+    classification: str | None = None
+    retry_key: str | None = None
+    resolved: bool = False
+    resolved_at: int | None = None  # the vendor's time, else when a read no longer listed it
+    read_at: int
+
+
+class MessageStaging(_MessageColumns, table=True):
+    """A run's middleware errors as they arrive; promoted when the run completes."""
+
+    __tablename__ = "middleware_error_staging"
+    __table_args__ = _NO_ROWID
+    run_id: int = Field(primary_key=True)
+    system: str = Field(primary_key=True)
+    error_id: str = Field(primary_key=True)
+
+
+class MiddlewareError(_MessageColumns, table=True):
+    """Every middleware error a complete run has seen, open and resolved (resolved ones
+    are pruned with the count history). The lookup reads a SKU's open ones by
+    ix_middleware_error_sku."""
+
+    __tablename__ = "middleware_error"
+    __table_args__ = (Index("ix_middleware_error_sku", "sku", "resolved", "occurred_at"),
+                      Index("ix_middleware_error_open", "system", "resolved"))
+    system: str = Field(primary_key=True)
+    error_id: str = Field(primary_key=True)
+    first_read_at: int  # when seamdesk first saw it
+    run_id: int
+
+
 class SyncRun(SQLModel, table=True):
     __tablename__ = "sync_run"
     __table_args__ = (Index("ix_sync_run_system", "system", "started_at"),)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine, func, select
 
-from app.cache.models import CountCurrent, LocationRef, SyncRun, System
+from app.cache.models import CountCurrent, LocationRef, MiddlewareError, SyncRun, System
 from app.records import RunSummary
 
 
@@ -45,6 +45,9 @@ def system_status(engine: Engine) -> list[SystemStatus]:
                                .order_by(System.name)).all()
         rows = dict(conn.execute(select(CountCurrent.system, func.count())
                                  .group_by(CountCurrent.system)).all())
+        for system, errors in conn.execute(select(MiddlewareError.system, func.count())
+                                           .group_by(MiddlewareError.system)):
+            rows[system] = rows.get(system, 0) + errors  # a middleware holds errors
         unmapped: dict[str, list[str]] = {}
         refs = conn.execute(select(LocationRef.system, LocationRef.external_id,
                                    LocationRef.name).where(LocationRef.code.is_(None)))

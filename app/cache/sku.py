@@ -10,10 +10,11 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, Engine
 
-from app.records import Observation, RunSummary
+from app.records import Observation, OpenMessage, RunSummary
 
 MAX_HISTORY = 200  # versions per SKU (newest); enough for every location's timeline
 MAX_EVENTS = 200
+MAX_MESSAGES = 200  # open middleware errors per SKU (newest)
 RUNS_PER_SYSTEM = 3
 
 # Plain SQL in the driver's own dialect-neutral subset, run on the DBAPI cursor: this
@@ -34,6 +35,10 @@ _HISTORY = (
 _EVENTS = (
     "SELECT system, event_id, kind, location, delta, at, reason FROM inventory_event"
     " WHERE sku = ? ORDER BY at DESC LIMIT ?")
+_MESSAGES = (  # a seek on ix_middleware_error_sku, read newest first in index order
+    "SELECT system, error_id, flow, handoff, location, occurred_at, code, message,"
+    " classification FROM middleware_error WHERE sku = ? AND resolved = ?"
+    " ORDER BY occurred_at DESC LIMIT ?")
 _SYSTEM_ROWS = "SELECT name, kind, last_good_read_at FROM system"
 _RUNS = (
     "SELECT id, system, mode, status, started_at, finished_at, pages, rows, requests,"
@@ -93,6 +98,7 @@ class SkuFacts:
     systems: dict[str, SystemRow]
     locations: dict[str, str | None]  # mapped code → name
     unmapped: dict[str, str | None]  # "system:external id" → its name in that system
+    messages: tuple[OpenMessage, ...] = ()  # open middleware errors, newest first
 
 
 def sku_facts(engine: Engine, sku: str) -> SkuFacts:
@@ -103,7 +109,8 @@ def sku_facts(engine: Engine, sku: str) -> SkuFacts:
         current = read.rows(_CURRENT, sku)
         history = read.rows(_HISTORY, sku, MAX_HISTORY)
         events = read.rows(_EVENTS, sku, MAX_EVENTS)
-    return _facts(sku, item[0] if item else None, current, history, events, shared)
+        messages = read.rows(_MESSAGES, sku, False, MAX_MESSAGES)
+    return _facts(sku, item[0] if item else None, current, history, events, shared, messages)
 
 
 BATCH = 500  # SKUs per IN list: well under every driver's parameter limit
@@ -154,7 +161,8 @@ def _shared(read: _Reader) -> tuple[dict, dict, dict]:
     return systems, locations, unmapped
 
 
-def _facts(sku: str, item, current_rows, history_rows, event_rows, shared) -> SkuFacts:
+def _facts(sku: str, item, current_rows, history_rows, event_rows, shared,
+           message_rows=()) -> SkuFacts:
     current, stored = [], {}
     for row in current_rows:
         current.append(Observation(*row[:8], max(row[8], row[9] or 0, row[10] or 0)))
@@ -164,7 +172,7 @@ def _facts(sku: str, item, current_rows, history_rows, event_rows, shared) -> Sk
     return SkuFacts(sku, name, pack, item is not None or bool(current), tuple(current),
                     stored, tuple(Observation(*row) for row in history_rows),
                     tuple(StoredEvent(*row) for row in event_rows), systems, locations,
-                    unmapped)
+                    unmapped, tuple(OpenMessage(*row) for row in message_rows))
 
 
 def confirmed_between(engine: Engine, since: int, before: int) -> int | None:

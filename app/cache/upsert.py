@@ -88,16 +88,19 @@ def _compiled(
 
 def upsert_from_select(
     conn: Connection, table: Table, columns: Sequence[str], query, *, key: Sequence[str],
-    when: str = "always",
+    when: str = "always", keep: Sequence[str] = (), compare: Sequence[str] | None = None,
 ) -> None:
     """INSERT INTO table (columns) <query> ON CONFLICT (key) DO UPDATE the other columns
-    (`when` as for bulk_insert)."""
+    (`when` as for bulk_insert), except those in `keep`, which keep their stored value;
+    `compare` limits the columns `when` looks at (default: every updated one)."""
     module = {"sqlite": sqlite, "postgresql": postgresql}[conn.dialect.name]
     stmt = module.insert(table).from_select(list(columns), query)
-    names = [name for name in columns if name not in key]
+    names = [name for name in columns if name not in key and name not in keep]
     values = {name: stmt.excluded[name] for name in names}
-    stmt = stmt.on_conflict_do_update(index_elements=list(key), set_=values,
-                                      where=_condition(table, names, values, when))
+    judged = names if compare is None else list(compare)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=list(key), set_=values,
+        where=_condition(table, judged, {n: stmt.excluded[n] for n in judged}, when))
     conn.execute(stmt)
 
 

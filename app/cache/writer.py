@@ -4,6 +4,13 @@ Pages go to `count_staging` in one short transaction each. Only a run that compl
 promoted (one transaction): changed rows are appended to history, current is upserted,
 and a full run drops rows the system no longer reports. Partial and failed runs discard
 their staged rows, so the last good data stays in place with its age.
+
+Middleware errors take the same path through `middleware_error_staging`. They are staged
+rather than upserted as they arrive because the one thing a middleware read can say
+about an error it does not list, "no longer open", is only true of a complete read: a
+middleware connector lists every open error on every read (see app.sources.celigo), so a
+complete run of any mode closes the open errors it did not list, and a run that failed
+half-way must change nothing (or it would close every error it had not reached yet).
 """
 
 from __future__ import annotations
@@ -22,7 +29,9 @@ from app.cache.models import (
     Item,
     Location,
     LocationRef,
+    MessageStaging,
     Meta,
+    MiddlewareError,
     SkuCheck,
     SyncRun,
     System,
@@ -37,6 +46,10 @@ _STAGING = tuple(column.name for column in CountStaging.__table__.c)
 assert (*QUANTITIES, "read_at", "name", "run_id", "system", "sku", "location") == _STAGING
 _EVENT = ("system", "source_id", "event_id", "kind", "sku", "location", "delta", "at",
           "reason", "run_id")
+_MESSAGE_CONTENT = ("flow", "flow_id", "step", "handoff", "sku", "location", "trace_key",
+                    "occurred_at", "source", "code", "message", "classification", "retry_key",
+                    "resolved", "resolved_at")
+_MESSAGE = ("run_id", "system", "error_id", *_MESSAGE_CONTENT, "read_at")
 
 
 class CacheWriter:
@@ -101,6 +114,11 @@ class CacheWriter:
                    e.reason, run_id) for e in page.events]
         refs = [(system, loc.location_id, loc.name, codes.get(loc.location_id), read_at)
                 for loc in page.locations]
+        messages = [(run_id, system, m.error_id, m.flow, m.flow_id, m.step, m.handoff, m.sku,
+                     None if m.location_id is None else
+                     codes.get(m.location_id, f"{system}:{m.location_id}"),
+                     m.trace_key, m.occurred_at, m.source, m.code, m.message, m.classification,
+                     m.retry_key, m.resolved, m.resolved_at, read_at) for m in page.messages]
         with self.engine.begin() as conn:
             bulk_insert(conn, CountStaging.__table__, _STAGING, counts,
                         key=("run_id", "system", "sku", "location"))
@@ -109,10 +127,14 @@ class CacheWriter:
             bulk_insert(conn, LocationRef.__table__,
                         ("system", "external_id", "name", "code", "seen_at"), refs,
                         key=("system", "external_id"), keep_existing=("name",))
+            # The same error twice in a run (resolved between two requests): the last wins.
+            bulk_insert(conn, MessageStaging.__table__, _MESSAGE, messages,
+                        key=("run_id", "system", "error_id"))
             if unmapped:
                 self._count_unmapped(conn, system, unmapped, read_at)
             conn.execute(update(SyncRun).where(SyncRun.id == run_id).values(
-                pages=SyncRun.pages + 1, rows=SyncRun.rows + len(page.counts) + len(events),
+                pages=SyncRun.pages + 1,
+                rows=SyncRun.rows + len(page.counts) + len(events) + len(messages),
                 requests=stats.requests, throttled=stats.throttled, retries=stats.retries))
         self._busy[run_id] = self._busy.get(run_id, 0.0) + time.perf_counter() - began
         return sum(unmapped.values())
@@ -131,12 +153,14 @@ class CacheWriter:
         """Only these runs' staged rows (a re-read must not touch a refresh's staging)."""
         with self.engine.begin() as conn:
             conn.execute(delete(CountStaging).where(CountStaging.run_id.in_(run_ids)))
+            conn.execute(delete(MessageStaging).where(MessageStaging.run_id.in_(run_ids)))
 
     def clear_staging(self) -> None:
         """Drop every staged row at once (SQLite truncates a table deleted without a
         WHERE), when no run is under way: cheaper than deleting each run's rows."""
         with self.engine.begin() as conn:
             conn.execute(delete(CountStaging))
+            conn.execute(delete(MessageStaging))
 
     def finish_run(self, run_id: int, system: str, *, status: str, finished_at: int,
                    stats: RunStats, full: bool, error: str | None = None,
@@ -155,8 +179,13 @@ class CacheWriter:
                 counted = conn.scalar(select(SyncRun.rows).where(SyncRun.id == run_id))
                 events = conn.scalar(select(func.count()).select_from(InventoryEvent)
                                      .where(InventoryEvent.run_id == run_id))
-                values["duplicates"] = max(0, (counted or 0) - (events or 0) - (staged or 0))
+                messages = conn.scalar(select(func.count()).select_from(MessageStaging)
+                                       .where(MessageStaging.run_id == run_id))
+                values["duplicates"] = max(0, (counted or 0) - (events or 0) - (staged or 0)
+                                           - (messages or 0))
                 _promote(conn, run_id, system, full)
+                if sku is None:
+                    _promote_messages(conn, run_id, system, started_at)
                 _name_items(conn, run_id, system)
                 if sku is not None:
                     bulk_insert(conn, SkuCheck.__table__, ("system", "sku", "checked_at"),
@@ -190,6 +219,9 @@ class CacheWriter:
                                    newer.c.read_at <= cutoff),
                     exists().where(same_key(c), c.c.read_at <= cutoff)),
             ))
+            m = MiddlewareError.__table__
+            conn.execute(delete(m).where(
+                m.c.resolved.is_(True), func.coalesce(m.c.resolved_at, m.c.occurred_at) < cutoff))
             bulk_insert(conn, Meta.__table__, ("key", "value"),
                         [("pruned_before", str(cutoff))], key=("key",))
             return result.rowcount
@@ -227,3 +259,21 @@ def _promote(conn, run_id: int, system: str, full: bool) -> None:
         conn.execute(h.insert().from_select(list(columns),
                                             select(*(c.c[n] for n in columns)).where(gone)))
         conn.execute(delete(c).where(gone))
+
+
+def _promote_messages(conn, run_id: int, system: str, started_at: int | None) -> None:
+    """A complete run's middleware errors become the system's: new and changed ones are
+    upserted, and open ones this run did not list are no longer open (resolved in the
+    vendor, or purged by it), as of the run's start unless a later read brings the
+    vendor's own resolvedAt."""
+    s, m = MessageStaging.__table__, MiddlewareError.__table__
+    columns = ("system", "error_id", *_MESSAGE_CONTENT, "read_at", "run_id")
+    staged = select(*(s.c[n] for n in columns[:-1]), s.c.run_id,
+                    s.c.read_at.label("first_read_at")).where(s.c.run_id == run_id)
+    upsert_from_select(conn, m, (*columns, "first_read_at"), staged,
+                       key=("system", "error_id"), when="changed", keep=("first_read_at",),
+                       compare=_MESSAGE_CONTENT)
+    listed = exists().where(s.c.run_id == run_id, s.c.system == m.c.system,
+                            s.c.error_id == m.c.error_id)
+    conn.execute(update(m).where(m.c.system == system, m.c.resolved.is_(False), ~listed)
+                 .values(resolved=True, resolved_at=started_at, run_id=run_id))

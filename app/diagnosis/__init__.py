@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 
-from app.diagnosis import counts, sync, trail
+from app.diagnosis import counts, messages, sync, trail
 from app.diagnosis.evidence import Evidence, Finding, Thresholds
 
 RULES = (
@@ -16,6 +16,7 @@ RULES = (
     counts.pool_definition,
     trail.duplicate_postings,
     trail.unmatched_events,
+    messages.failed_messages,  # the middleware's own word on why a handoff is stuck
     counts.drift_findings,  # which handoff, timing or rules
     sync.unmapped_location,
     sync.stale_sources,

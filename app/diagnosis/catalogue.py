@@ -110,4 +110,4 @@ SYSTEM_WIDE = frozenset({"stale-source", "throttled-sync"})
 ORDER_CODES = ("amendment-after-release", "supplier-unconfirmed", "short-pick-risk")
 COUNT_CODES = tuple(code for code in CATALOGUE
                     if code not in ("failed-messages", "recurring", *ORDER_CODES))
-"""The findings the count lookup can raise (the queue adds messages, orders, recurrences)."""
+"""The count findings (the lookup adds failed messages; the queue, orders and recurrences)."""

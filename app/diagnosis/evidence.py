@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from app.records import TITLES, Observation, RunSummary
+from app.records import TITLES, Observation, OpenMessage, RunSummary
 
 LABELS = {**TITLES, "storefront": "storefront"}  # inside sentences
 
@@ -78,6 +78,8 @@ class Evidence:
     """The same SKU at the other mapped locations: location → system → observation."""
     location_name: str | None = None
     mapped: bool = True
+    messages: tuple[OpenMessage, ...] = ()
+    """Open middleware errors for this SKU here (or naming no location), newest first."""
 
 
 @dataclass(frozen=True, slots=True)

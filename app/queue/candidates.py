@@ -2,7 +2,7 @@
 
 Keys: code + SKU + location for a count finding; code + system for a finding about a
 whole system (stale, throttled); code + location for a location the mapping lacks; code +
-document for an order or a middleware message.
+document for an order; code + SKU (or trace key) + handoff for middleware failed messages.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Count detectors: after every refresh, every finding over what changed becomes (or
-keeps, or clears) an exception.
+keeps, or clears) an exception (middleware failed messages: app.queue.messages).
 
 What changed: the keys (SKU, location) the refresh's runs staged, plus the keys with
 inventory events recent enough that a time-based finding (a stranded adjustment, an
@@ -24,11 +24,12 @@ from app.diagnosis.evidence import Evidence, SystemState
 from app.diagnosis.sync import stale_sources, throttled_syncs
 from app.lookup import by_location, evidence_at, system_states
 from app.queue.candidates import Candidate, from_finding, from_system_finding
+from app.queue.messages import detect_messages
 from app.queue.store import ACTIVE, Outcome, apply, wake_snoozed
 from app.records import TITLES
 
 PER_KEY = {code for code in CATALOGUE if code not in SYSTEM_WIDE} - {
-    "unmapped-location", "recurring"}
+    "unmapped-location", "recurring", "failed-messages"}  # messages: app.queue.messages
 
 _CHANGED = text(
     "SELECT DISTINCT sku, location FROM count_staging WHERE run_id IN :runs"
@@ -52,6 +53,9 @@ def detect(engine: Engine, config: Config, now: int, run_ids: Iterable[int]) -> 
     _per_key(engine, config, now, keys, outcome)
     _whole_systems(engine, config, now, outcome)
     _unmapped_locations(engine, now, outcome)
+    detect_messages(engine, config, now, outcome,
+                    on_reopen=lambda c, item_id, key: _recurrence(c, config, item_id, key, now,
+                                                                  outcome))
     return outcome
 
 

@@ -79,9 +79,10 @@ _ROW = tuple(getattr(QueueItem, f.name) for f in fields(QueueRow))
 
 
 def page(engine: Engine, where: QueueFilter, sort: str = "age", after: tuple | None = None,
-         limit: int = 100) -> list[QueueRow]:
-    """The next `limit` rows after the cursor `after` (None: the first page). Oldest first
-    for "age", most severe (then oldest) first for "severity"."""
+         limit: int = 100, offset: int = 0) -> list[QueueRow]:
+    """The next `limit` rows after the cursor `after` (None: from the start, skipping
+    `offset`: only for jumps, as OFFSET walks the index). Oldest first for "age", most
+    severe (then oldest) first for "severity"."""
     q = QueueItem
     query = select(*_ROW).where(*where.conditions())
     if sort == "severity":
@@ -96,6 +97,8 @@ def page(engine: Engine, where: QueueFilter, sort: str = "age", after: tuple | N
             query = query.where(or_(q.opened_at > opened,
                                     and_(q.opened_at == opened, q.id > ident)))
         query = query.order_by(q.opened_at, q.id)
+    if offset:
+        query = query.offset(offset)
     with engine.connect() as conn:
         return [QueueRow(*row) for row in conn.execute(query.limit(limit))]
 
@@ -157,3 +160,27 @@ def detail(engine: Engine, item_id: int) -> QueueDetail | None:
     key, evidence, first_seen, seen, closed, snoozed, note = found[width:]
     return QueueDetail(row, key, orjson.loads(evidence), first_seen, seen, closed, snoozed,
                        note, audit)
+
+
+FILTER_KEYS = {"status": "status", "code": "code", "handoff": "handoff", "owner": "owner",
+               "loc": "location", "location": "location"}
+
+
+def parse_filter(text: str) -> QueueFilter:
+    """The queue screen's filter line: `code:phantom-stock,hidden-stock owner:integration
+    status:resolved loc:DAL1 handoff:wms->erp` plus free words (matched against the
+    summary, SKU and document). Without `status:`, the active exceptions."""
+    fields_: dict[str, list[str]] = {}
+    words = []
+    for token in text.split():
+        name, colon, value = token.partition(":")
+        key = FILTER_KEYS.get(name.lower()) if colon else None
+        if key and value:
+            fields_.setdefault(key, []).extend(v for v in value.split(",") if v)
+        else:
+            words.append(token)
+    return QueueFilter(status=tuple(fields_.get("status", ["active"])),
+                       code=tuple(fields_.get("code", ())),
+                       handoff=tuple(fields_.get("handoff", ())),
+                       owner=tuple(fields_.get("owner", ())),
+                       location=tuple(fields_.get("location", ())), text=" ".join(words))

@@ -43,11 +43,13 @@ _COLUMNS = (QueueItem.id, QueueItem.key, QueueItem.status)
 
 def apply(conn: Connection, found: dict[str, Candidate], in_scope: Callable[[str], bool],
           existing_keys: Iterable[str], now: int, outcome: Outcome,
-          on_reopen: Callable[[Connection, int, str], None] | None = None) -> None:
+          on_reopen: Callable[[Connection, int, str], None] | None = None,
+          why_cleared: str = "the systems agree again") -> None:
     """Bring the queue in line with what a detector found.
 
     `existing_keys`: the keys of exceptions the detector examined (found or not);
-    `in_scope(key)`: whether an active exception absent from `found` should clear."""
+    `in_scope(key)`: whether an active exception absent from `found` should clear (the
+    audit note says `why_cleared`)."""
     keys = set(existing_keys) | set(found)
     existing = {}
     key_list = sorted(keys)
@@ -88,7 +90,7 @@ def apply(conn: Connection, found: dict[str, Candidate], in_scope: Callable[[str
         conn.execute(update(QueueItem).where(QueueItem.id == row.id).values(
             status="cleared", closed_at=now, snoozed_until=None))
         audits.append(_audit(row.id, now, "cleared", f"cleared by refresh at {iso(now)}: "
-                             "the systems agree again"))
+                             f"{why_cleared}"))
         outcome.cleared += 1
     if audits:
         conn.execute(insert(QueueAudit), audits)

@@ -6,6 +6,7 @@ Extensions beyond the contract (all optional, so every contract file stays valid
   location, as after someone adds a store without updating the sync rules).
 - `[faults.X]` also takes `down`, `unauthorized_after`, `malformed_at` + `malformed`.
 - `[limits.X]` sets a vendor's throttle bucket (`bucket`, `restore_rate`).
+- `[[error]]` also takes `code`, `source`, `classification` and `resolved_at`.
 """
 
 from __future__ import annotations
@@ -92,6 +93,12 @@ class ScenarioError_(_Strict):  # the [[error]] table: middleware failed message
     occurred_at: Time
     retries: int = 0
     message: str = ""
+    # Extensions (optional): the vendor's error code, where in the step it failed, its
+    # classification, and when someone resolved it (until then it is open).
+    code: str | None = None
+    source: str | None = None
+    classification: str | None = None
+    resolved_at: Time | None = None
 
 
 class Faults(_Strict):

@@ -3,6 +3,7 @@
   /shopify/admin/api/{version}/graphql.json   Shopify (storefront)
   /netsuite/services/rest/query/v1/suiteql    NetSuite (ERP)
   /shiphero/graphql                           ShipHero (WMS)
+  /celigo/v1/flows...                         Celigo integrator.io (middleware)
   /_sim/...                                   simulator controls (not a vendor API)
 """
 
@@ -20,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount, Route
 
+from app.simulator.celigo import CeligoSim
 from app.simulator.netsuite import NetSuiteSim, location_internal_id
 from app.simulator.scenario import Faults
 from app.simulator.shiphero import ShipHeroSim, warehouse_legacy_id
@@ -30,7 +32,7 @@ from app.simulator.world import World
 
 TOKEN_ENV = "SEAMDESK_SIM_TOKEN"
 VENDORS = {"wms": ("shiphero", "/shiphero"), "erp": ("netsuite", "/netsuite"),
-           "storefront": ("shopify", "/shopify")}
+           "storefront": ("shopify", "/shopify"), "middleware": ("celigo", "/celigo")}
 
 
 def sim_token() -> str:
@@ -44,7 +46,8 @@ class Simulator:
         self.world = world
         token = token or sim_token()
         self.vendors = {"wms": ShipHeroSim(world, token), "erp": NetSuiteSim(world, token),
-                        "storefront": ShopifySim(world, token)}
+                        "storefront": ShopifySim(world, token),
+                        "middleware": CeligoSim(world, token)}
         routes = [Mount(VENDORS[role][1], routes=sim.routes())
                   for role, sim in self.vendors.items()]
         routes.append(Mount("/_sim", routes=[

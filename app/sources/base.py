@@ -20,6 +20,7 @@ class Window:
 
     counts_since: int | None = None
     events_since: int | None = None
+    messages_since: int | None = None  # middleware errors (resolved ones) since
 
 
 class Connector(Protocol):

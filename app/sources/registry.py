@@ -10,8 +10,10 @@ if TYPE_CHECKING:
     from app.config import Config
     from app.sources.base import Connector
 
-KINDS = ("shopify", "netsuite", "shiphero")
+KINDS = ("shopify", "netsuite", "shiphero", "celigo")
 """What `kind =` may say in config.toml."""
+MIDDLEWARE_KINDS = ("celigo",)
+"""The kinds that read integration middleware (failed messages), not counts."""
 
 
 def make_connector(config: Config, system: str, *,
@@ -43,4 +45,9 @@ def make_connector(config: Config, system: str, *,
         from app.sources.shiphero import ShipHeroConnector
 
         return ShipHeroConnector(system, settings.base_url, token, http, **common)
+    if settings.kind == "celigo":
+        from app.sources.celigo import CeligoConnector
+
+        return CeligoConnector(system, settings.base_url, token, http, flows=settings.flows,
+                               **common)
     raise ValueError(f"unknown connector kind {settings.kind!r}")

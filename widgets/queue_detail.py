@@ -1,0 +1,64 @@
+"""One exception in full: what was found, the numbers or cross-system context behind it,
+who owns it, and its audit trail (who did what, when). Plain text throughout."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+
+from app.clock import age_text, clock_text
+from app.diagnosis.catalogue import CATALOGUE
+from app.records import COMPARED, TITLES
+from widgets.count_panel import number_text
+
+if TYPE_CHECKING:
+    from app.queue.query import QueueDetail
+
+
+def detail_text(detail: QueueDetail | None, now: int, owners: dict[str, str]) -> Text:
+    if detail is None:
+        return Text("Choose an exception to see its evidence and audit trail.", style="dim")
+    row, text = detail.row, Text()
+    kind = CATALOGUE.get(row.code)
+    text.append(f"#{row.id} {kind.title if kind else row.code}", style="bold")
+    text.append(f"  {row.code} · {row.handoff} · {row.status}", style="dim")
+    if row.recurrences:
+        text.append(f" · came back {row.recurrences}×", style="bold")
+    text.append("\n")
+    text.append(row.summary + "\n")
+    for line in _context(detail.evidence):
+        text.append(line + "\n")
+    owner = owners.get(row.owner) or f"{row.owner} (set it in [owners])"
+    also = [owners.get(r, r) for r in detail.evidence.get("also_owners", [])]
+    text.append("Owner: ", style="bold")
+    text.append(", ".join([owner, *also]))
+    if row.assignee:
+        text.append(f" · assigned to {row.assignee}")
+    text.append(f"\nOpened {clock_text(row.opened_at, now)} ({age_text(now - row.opened_at)})"
+                f" · last seen by a refresh {clock_text(detail.seen_at, now)}\n", style="dim")
+    if kind:
+        text.append("First action: ", style="bold")
+        text.append(kind.first_action + "\n")
+    text.append("Audit trail\n", style="bold")
+    for entry in reversed(detail.audit):
+        text.append(f"  {clock_text(entry.at, now)}  {entry.actor}: {entry.action}")
+        if entry.note:
+            text.append(f" · {entry.note}")
+        text.append("\n")
+    text.rstrip()
+    return text
+
+
+def _context(evidence: dict) -> list[str]:
+    """The numbers a count finding was raised on, one line per system."""
+    counts = evidence.get("counts") or {}
+    lines = []
+    for system in COMPARED:
+        if system in counts:
+            c = counts[system]
+            lines.append(f"  {TITLES[system]:<10} on hand {number_text(c['on_hand'])} · "
+                         f"available {number_text(c['available'])} · allocated "
+                         f"{number_text(c['allocated'])} · updated "
+                         f"{(c['updated_at'] or '—').replace('T', ' ')}")
+    return lines

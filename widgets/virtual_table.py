@@ -1,0 +1,186 @@
+"""A table over a SQL result of any size: rows are fetched a page at a time in a thread
+and drawn with Textual's line API, so the widget holds only the pages near the cursor.
+
+Pages load by keyset (the cursor of the previous page's last row) while scrolling, and by
+offset only when jumping (End, a far scrollbar drag). Cells are plain text, never markup.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual import work
+from textual.binding import Binding
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+PAGE = 100
+KEEP_PAGES = 30  # ~3,000 rows in memory at most, whatever the result's size
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    title: str
+    width: int  # 0: take the space left
+    cell: Callable[[Any], str]
+    justify: str = "left"
+    min_table: int = 0  # shown only when the table is at least this wide
+
+
+Loader = Callable[[int, tuple | None, int], list]  # (offset, after, limit) → rows
+
+
+class VirtualTable(ScrollView, can_focus=True):
+    DEFAULT_CSS = """
+    VirtualTable { height: 1fr; }
+    VirtualTable > .virtual-table--cursor { background: $block-cursor-background;
+        color: $block-cursor-foreground; text-style: bold; }
+    VirtualTable:blur > .virtual-table--cursor { background: $block-cursor-blurred-background; }
+    VirtualTable > .virtual-table--loading { color: $text-muted; }
+    """
+    COMPONENT_CLASSES = {"virtual-table--cursor", "virtual-table--loading"}
+    BINDINGS = [
+        Binding("up", "move(-1)", show=False), Binding("down", "move(1)", show=False),
+        Binding("pageup", "move(-20)", show=False), Binding("pagedown", "move(20)", show=False),
+        Binding("home", "jump(0)", show=False), Binding("end", "jump(-1)", show=False),
+        Binding("enter", "select", show=False),
+    ]
+    cursor = reactive(0, always_update=True)
+
+    class Highlighted(Message):
+        def __init__(self, table: VirtualTable, row: Any) -> None:
+            super().__init__()
+            self.table, self.row = table, row
+
+    class Selected(Highlighted):
+        pass
+
+    def __init__(self, columns: list[Column], cursor_of: Callable[[Any], tuple], *,
+                 id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.columns = columns
+        self.cursor_of = cursor_of
+        self.total = 0
+        self._loader: Loader | None = None
+        self._pages: dict[int, list] = {}
+        self._asked: set[int] = set()
+        self._generation = 0
+
+    # -- data ---------------------------------------------------------------------------
+    def reset(self, loader: Loader, total: int, keep_cursor: bool = False) -> None:
+        """A new result (a filter or sort changed, or the data did): drop every page."""
+        self._generation += 1
+        self._loader, self.total = loader, total
+        self._pages.clear()
+        self._asked.clear()
+        self.virtual_size = Size(self.size.width, total)
+        self.cursor = min(self.cursor, max(total - 1, 0)) if keep_cursor else 0
+        if not keep_cursor:
+            self.scroll_to(y=0, animate=False)
+        self.refresh()
+
+    def row(self, index: int) -> Any | None:
+        """The row at `index` if its page is loaded; else None (and the page is asked for)."""
+        number = index // PAGE
+        page = self._pages.get(number)
+        if page is None:
+            self._ask(number)
+            return None
+        offset = index - number * PAGE
+        return page[offset] if offset < len(page) else None
+
+    def _ask(self, number: int) -> None:
+        if number in self._asked or self._loader is None or number * PAGE >= self.total:
+            return
+        self._asked.add(number)
+        previous = self._pages.get(number - 1)
+        after = self.cursor_of(previous[-1]) if previous and len(previous) == PAGE else None
+        self._load(self._generation, number, after)
+
+    @work(thread=True, exit_on_error=False, group="pages")
+    def _load(self, generation: int, number: int, after: tuple | None) -> None:
+        loader = self._loader
+        rows = loader(0, after, PAGE) if after is not None else loader(number * PAGE, None,
+                                                                        PAGE)
+        self.app.call_from_thread(self._loaded, generation, number, rows)
+
+    def _loaded(self, generation: int, number: int, rows: list) -> None:
+        if generation != self._generation:
+            return  # an answer for a result that has since been replaced
+        self._pages[number] = rows
+        for far in sorted(self._pages, key=lambda n: -abs(n - self.cursor // PAGE))[
+                :max(0, len(self._pages) - KEEP_PAGES)]:
+            del self._pages[far]
+            self._asked.discard(far)
+        if number == self.cursor // PAGE:
+            self._announce()
+        self.refresh()
+
+    # -- the cursor ---------------------------------------------------------------------
+    def action_move(self, delta: int) -> None:
+        if self.total:
+            self.cursor = max(0, min(self.total - 1, self.cursor + delta))
+
+    def action_jump(self, index: int) -> None:
+        if self.total:
+            self.cursor = self.total - 1 if index < 0 else index
+
+    def action_select(self) -> None:
+        row = self.row(self.cursor)
+        if row is not None:
+            self.post_message(self.Selected(self, row))
+
+    def watch_cursor(self, cursor: int) -> None:
+        top, height = self.scroll_offset.y, self.scrollable_content_region.height
+        if cursor < top:
+            self.scroll_to(y=cursor, animate=False)
+        elif height and cursor >= top + height:
+            self.scroll_to(y=cursor - height + 1, animate=False)
+        self._announce()
+        self.refresh()
+
+    def _announce(self) -> None:
+        row = self.row(self.cursor) if self.total else None
+        if row is not None:
+            self.post_message(self.Highlighted(self, row))
+
+    # -- drawing ------------------------------------------------------------------------
+    def visible_columns(self) -> list[tuple[Column, int]]:
+        width = self.scrollable_content_region.width or self.size.width
+        shown = [c for c in self.columns if width >= c.min_table]
+        fixed = sum(c.width + 1 for c in shown if c.width)
+        return [(c, c.width or max(8, width - fixed)) for c in shown]
+
+    def header_text(self) -> Text:
+        return Text(" ".join(_fit(c.title, w, c.justify) for c, w in self.visible_columns()),
+                    style="bold")
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        index = self.scroll_offset.y + y
+        if index >= self.total:
+            return Strip.blank(width)
+        row = self.row(index)
+        if row is None:
+            style = self.get_component_rich_style("virtual-table--loading")
+            return Strip([Segment(_fit("…", width), style)], width)
+        text = " ".join(_fit(c.cell(row), w, c.justify) for c, w in self.visible_columns())
+        style = self.get_component_rich_style("virtual-table--cursor") \
+            if index == self.cursor else Style()
+        return Strip([Segment(_fit(text, width), style)], width)
+
+
+def _fit(text: str, width: int, justify: str = "left") -> str:
+    """Exactly `width` cells: control characters dropped, long text cut with an ellipsis."""
+    text = "".join(ch if ch.isprintable() else " " for ch in text)
+    if len(text) > width:
+        text = text[:max(0, width - 1)] + "…"
+    return text.rjust(width) if justify == "right" else text.ljust(width)
