@@ -58,6 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="a large deterministic data set instead of a scenario")
     sim.add_argument("--write-config", metavar="PATH",
                      help="write a config.toml pointing at the simulator once it listens")
+    sim.add_argument("--x12-folder", metavar="DIR",
+                     help="with --write-config: the supplier's confirmations as X12 855/865 "
+                     "files in DIR (read by kind x12-folder) instead of its portal")
 
     refresh = commands.add_parser("refresh", parents=[common],
                                   help="read every configured system into the cache")
@@ -194,6 +197,8 @@ def _simulate(args) -> int:
 
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port: {args.port} is not a port number")
+    if args.x12_folder and not args.write_config:
+        raise UsageError("--x12-folder: only with --write-config (the config names the folder)")
     simulator = Simulator(_world(args.scenario, args.generate))
     # A generated world is millions of long-lived objects: keep the cyclic garbage
     # collector from re-scanning them on every full collection while serving.
@@ -203,7 +208,8 @@ def _simulate(args) -> int:
     def ready(port: int) -> None:
         url = f"http://{args.host}:{port}"
         if args.write_config:
-            write_config(simulator, url, Path(args.write_config))
+            folder = Path(args.x12_folder).resolve() if args.x12_folder else None
+            write_config(simulator, url, Path(args.write_config), x12_folder=folder)
             print(f"config written to {args.write_config}", flush=True)
         print(f"simulator '{simulator.world.name}' listening on {url} (port {port})",
               flush=True)

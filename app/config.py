@@ -26,7 +26,7 @@ from app.diagnosis.catalogue import OWNER_ROLES
 from app.diagnosis.evidence import Thresholds
 from app.errors import ConfigError, read_toml
 from app.records import HANDOFFS, ROLES
-from app.sources.registry import KINDS, MIDDLEWARE_KINDS
+from app.sources.registry import FOLDER_KINDS, KINDS, MIDDLEWARE_KINDS, SUPPLIER_KINDS
 
 
 def _id_text(value: Any) -> Any:
@@ -81,12 +81,15 @@ class QueueSettings(_Section):
 
 class SystemSettings(_Section):
     kind: str
-    base_url: str
-    token_env: str
+    base_url: str | None = None  # every kind but a folder's (required there)
+    token_env: str | None = None  # likewise
+    path: str | None = None  # x12-folder: the drop folder (relative: to this file's folder)
+    client_id: str | None = None  # supplier-portal: the OAuth client (secret: token_env)
     max_concurrency: int = Field(4, ge=1, le=64)
     page_size: int | None = Field(None, ge=1)
     api_version: str | None = None  # Shopify's dated API version, e.g. "2025-10"
-    timezone: str = "UTC"  # NetSuite renders times in the account's zone
+    timezone: str = "UTC"  # NetSuite renders times in the account's zone; X12 times
+    # without a time code are in the partners' agreed zone
     flows: dict[str, str] = {}  # middleware flow name → the handoff it carries (wms->erp)
 
     @field_validator("timezone")
@@ -116,6 +119,31 @@ class SystemSettings(_Section):
                              "names flows")
         return self
 
+    @model_validator(mode="after")
+    def _where_it_reads(self) -> SystemSettings:
+        """A folder kind reads `path`; every other kind an API at `base_url` with the
+        token in `token_env`. The portal also needs its OAuth client id."""
+        if self.kind not in KINDS:
+            return self  # already reported by the kind's own check
+        if self.kind in FOLDER_KINDS:
+            if not self.path:
+                raise ValueError(f"path: missing (required: kind {self.kind!r} reads a folder)")
+            for key in ("base_url", "token_env", "client_id"):
+                if getattr(self, key) is not None:
+                    raise ValueError(f"{key}: kind {self.kind!r} reads a folder, not an API")
+            return self
+        if self.path is not None:
+            raise ValueError(f"path: only a folder kind ({', '.join(FOLDER_KINDS)}) reads "
+                             "a folder")
+        for key in ("base_url", "token_env"):
+            if getattr(self, key) is None:
+                raise ValueError(f"{key}: missing (required)")
+        if (self.kind == "supplier-portal") != (self.client_id is not None):
+            raise ValueError("client_id: missing (required: the portal's OAuth client id)"
+                             if self.client_id is None else
+                             "client_id: only a supplier-portal kind takes an OAuth client id")
+        return self
+
     @field_validator("kind")
     @classmethod
     def _known_kind(cls, kind: str) -> str:
@@ -125,17 +153,38 @@ class SystemSettings(_Section):
 
     @field_validator("base_url")
     @classmethod
-    def _http_url(cls, url: str) -> str:
+    def _http_url(cls, url: str | None) -> str | None:
+        if url is None:
+            return None
         if not url.startswith(("http://", "https://")):
             raise ValueError(f"{url!r} is not an http:// or https:// URL")
         return url.rstrip("/")
 
     @field_validator("token_env")
     @classmethod
-    def _env_name(cls, name: str) -> str:
-        if not name or not name.replace("_", "").isalnum():
+    def _env_name(cls, name: str | None) -> str | None:
+        if name is not None and (not name or not name.replace("_", "").isalnum()):
             raise ValueError(f"{name!r} is not an environment variable name")
         return name
+
+    @field_validator("path")
+    @classmethod
+    def _folder_text(cls, path: str | None) -> str | None:
+        if path is not None and (not path.strip() or "\0" in path):
+            raise ValueError(f"{path!r} is not a folder path")
+        return path
+
+    @field_validator("client_id")
+    @classmethod
+    def _client(cls, client_id: str | None) -> str | None:
+        if client_id is not None and (not client_id.strip() or client_id != client_id.strip()):
+            raise ValueError(f"{client_id!r} is not an OAuth client id")
+        return client_id
+
+    @property
+    def source(self) -> str:
+        """Where the system is read: its API's URL, or its folder as configured."""
+        return self.base_url or self.path or ""
 
 
 class Settings(_Section):
@@ -160,6 +209,12 @@ class Settings(_Section):
                 raise ValueError(f"{role}: kind {systems[role].kind!r} " + (
                     "reads middleware errors: configure it as [systems.middleware]"
                     if middleware else "reads no middleware errors"))
+            supplier = systems[role].kind in SUPPLIER_KINDS
+            if supplier != (role == "supplier"):
+                raise ValueError(f"{role}: kind {systems[role].kind!r} " + (
+                    "reads supplier confirmations: configure it as [systems.supplier]"
+                    if supplier else "reads no supplier confirmations (supplier kinds: "
+                    f"{', '.join(SUPPLIER_KINDS)})"))
         return systems
 
     @field_validator("owners")
@@ -214,6 +269,10 @@ class Config:
             raise ConfigError(f"{self.path}: systems.{system}.token_env: ${env} is not set")
         return secret.get_secret_value()
 
+    def folder(self, system: str) -> Path:
+        """A folder kind's `path`, resolved against the config file's folder."""
+        return resolve_folder(self.systems[system].path or "", self.path.parent)
+
     def secrets(self) -> list[str]:
         """Every secret value in play, for redaction of anything that leaves the process."""
         return [s.get_secret_value() for s in self.tokens.values() if s.get_secret_value()]
@@ -243,6 +302,11 @@ def resolve_cache_url(url: str, base: Path) -> str:
     return prefix + str(path.resolve())
 
 
+def resolve_folder(path: str, base: Path) -> Path:
+    folder = Path(os.path.expanduser(path))
+    return (folder if folder.is_absolute() else base / folder).resolve()
+
+
 def load(path: Path, *, require_tokens: bool = True) -> Config:
     """Read and validate a config file; tokens are read from the environment, never the file."""
     raw = read_toml(path, ConfigError, "config")
@@ -252,6 +316,12 @@ def load(path: Path, *, require_tokens: bool = True) -> Config:
         raise ConfigError(f"{path}: {_first_problem(exc)}") from None
     tokens: dict[str, SecretStr] = {}
     for role, system in settings.systems.items():
+        if system.path is not None:
+            folder = resolve_folder(system.path, path.resolve().parent)
+            if not folder.is_dir():
+                raise ConfigError(f"{path}: systems.{role}.path: {folder} is not a folder")
+        if system.token_env is None:
+            continue  # a folder kind: nothing secret to read
         value = os.environ.get(system.token_env)
         if value:
             tokens[role] = SecretStr(value)

@@ -62,6 +62,51 @@ class MessageRow(NamedTuple):
     location_id: str | None = None  # the system's own location id, when it names one
 
 
+class OrderLineRow(NamedTuple):
+    """One order/PO line as one system holds it. Each system fills what it knows and
+    leaves the rest None: the ERP the ordered quantity, its version and amendment time;
+    the WMS the pick (released, picked, shipped); the supplier what it confirmed."""
+
+    number: str  # the document number people use (PO-1042), as this system writes it
+    line: str  # the line's key within the document, in this system's numbering
+    sku: str
+    kind: str | None = None  # "purchase" | "sales"; None: the system does not say
+    location_id: str | None = None  # the system's own location id (None: names none)
+    quantity: int | None = None  # ordered (ERP), to pick (WMS), asked for (supplier)
+    version: int | None = None  # ERP: 1 + quantity amendments; supplier: version confirmed
+    changed_at: int | None = None  # the document's last change in this system
+    amended_at: int | None = None  # ERP: the newest quantity amendment
+    status: str | None = None  # the system's own word (ERP label, WMS pick state, ACK)
+    released_at: int | None = None  # WMS: when the pick was released (allocated)
+    picked: int | None = None  # WMS: picked so far
+    shipped: int | None = None  # WMS: shipped; ERP: fulfilled/received
+    confirmed: int | None = None  # supplier: the quantity it commits to
+    confirmed_at: int | None = None  # supplier: when it confirmed
+    source_id: str | None = None  # the vendor's own id of the record (for support)
+
+
+@dataclass(frozen=True, slots=True)
+class OrderLine:
+    """An order line as the cache holds it: one system's view, location mapped."""
+
+    system: str
+    number: str
+    line: str
+    sku: str
+    kind: str | None
+    location: str | None  # canonical code, "system:id" when unmapped, None: none named
+    quantity: int | None
+    version: int | None
+    changed_at: int | None
+    amended_at: int | None
+    status: str | None
+    released_at: int | None
+    picked: int | None
+    shipped: int | None
+    confirmed: int | None
+    confirmed_at: int | None
+
+
 @dataclass(frozen=True, slots=True)
 class OpenMessage:
     """An open middleware error as the cache holds it (the lookup's and the queue's view)."""
@@ -91,9 +136,10 @@ class Page:
     events: list[EventRow] = field(default_factory=list)
     locations: list[LocationRow] = field(default_factory=list)
     messages: list[MessageRow] = field(default_factory=list)
+    orders: list[OrderLineRow] = field(default_factory=list)
 
     def __len__(self) -> int:
-        return len(self.counts) + len(self.events) + len(self.messages)
+        return len(self.counts) + len(self.events) + len(self.messages) + len(self.orders)
 
 
 @dataclass(slots=True)

@@ -23,7 +23,7 @@ from pathlib import Path
 from sqlalchemy import Engine, func, select
 
 from app.cache.engine import sqlite_path
-from app.cache.models import CountCurrent, InventoryEvent, SyncRun
+from app.cache.models import CountCurrent, InventoryEvent, OrderLineRecord, SyncRun
 from app.cache.writer import CacheWriter
 from app.clock import Clock, system_clock
 from app.config import Config
@@ -32,7 +32,7 @@ from app.queue.store import Outcome
 from app.records import Page
 from app.sources.base import Window
 from app.sources.errors import SourceError
-from app.sources.registry import MIDDLEWARE_KINDS, make_connector
+from app.sources.registry import FOLDER_KINDS, MIDDLEWARE_KINDS, SUPPLIER_KINDS, make_connector
 
 OVERLAP_SECONDS = 300  # re-read a little: vendors commit rows a moment after stamping them
 QUEUE_PAGES = 4
@@ -142,7 +142,7 @@ class Refresher:
 
     def _prepare(self) -> None:
         settings = self.config.systems
-        self.writer.register({n: (s.kind, s.base_url) for n, s in settings.items()},
+        self.writer.register({n: (s.kind, s.source) for n, s in settings.items()},
                              {code: None for code in self.config.settings.locations})
         self.writer.forget_remapped({n: list(self.config.location_code(n)) for n in settings})
         self.writer.abandon_interrupted(self.now())
@@ -153,11 +153,22 @@ class Refresher:
         with self.engine.connect() as conn:
             last_full = conn.scalar(select(func.max(SyncRun.started_at)).where(
                 SyncRun.system == system, SyncRun.status == "complete", SyncRun.mode == "full"))
-            if self.config.systems[system].kind in MIDDLEWARE_KINDS:
+            kind = self.config.systems[system].kind
+            if kind in MIDDLEWARE_KINDS:
                 last_good = conn.scalar(select(func.max(SyncRun.started_at)).where(
                     SyncRun.system == system, SyncRun.status == "complete",
                     SyncRun.mode != "sku"))
                 return self._message_window(full, last_full, last_good)
+            # Order documents: from the newest change the cache holds (the vendor's clock).
+            orders_hw = conn.scalar(select(func.max(OrderLineRecord.changed_at))
+                                    .where(OrderLineRecord.system == system))
+            orders_since = None if orders_hw is None else orders_hw - OVERLAP_SECONDS
+            if kind in SUPPLIER_KINDS:
+                stale = last_full is None or self.now() - last_full > \
+                    self.config.settings.refresh.full_every_hours * 3600
+                if full or stale or orders_since is None:
+                    return "full", Window()
+                return "incremental", Window(orders_since=orders_since)
             # Rows a single-SKU re-read wrote say nothing about the others' changes.
             sku_runs = select(SyncRun.id).where(SyncRun.system == system, SyncRun.mode == "sku")
             counts_hw = conn.scalar(select(func.max(CountCurrent.updated_at)).where(
@@ -169,7 +180,8 @@ class Refresher:
         events_since = max(history_start, (events_hw or 0) - OVERLAP_SECONDS)
         if full or stale_full or counts_hw is None:
             return "full", Window(None, events_since)
-        return "incremental", Window(counts_hw - OVERLAP_SECONDS, events_since)
+        return "incremental", Window(counts_hw - OVERLAP_SECONDS, events_since,
+                                     orders_since=orders_since)
 
     def _message_window(self, full: bool, last_full: int | None, last_good: int | None
                         ) -> tuple[str, Window]:
@@ -204,8 +216,9 @@ class Refresher:
         else:
             mode, window = "sku", None
         run_at = self.now()
-        since = None if window is None else \
-            window.counts_since if window.counts_since is not None else window.messages_since
+        since = None if window is None else next(
+            (t for t in (window.counts_since, window.messages_since, window.orders_since)
+             if t is not None), None)
         run_id = await self._db(self.writer.start_run, system, mode, run_at, since)
         result = SystemResult(system, mode, "running", run_id=run_id)
         connector = make_connector(self.config, system, transport=self.transport,
@@ -241,14 +254,22 @@ class Refresher:
         except Exception as exc:  # a bug or an unforeseen answer: record it, keep the rest
             fetcher.cancel()
             result.status = "partial" if result.rows else "failed"
-            result.error = connector.client.redact(f"{type(exc).__name__}: {exc}")
+            result.error = _redact(connector, f"{type(exc).__name__}: {exc}")
         finally:
             await connector.aclose()
         stats = connector.stats
         result.requests, result.throttled, result.retries = \
             stats.requests, stats.throttled, stats.retries
+        # A drop folder's read lists what is there now, not everything ever delivered.
+        full_listing = mode == "full" and self.config.systems[system].kind not in FOLDER_KINDS
         await self._db(self.writer.finish_run, run_id, system, status=result.status,
-                       finished_at=self.now(), stats=stats, full=mode == "full",
+                       finished_at=self.now(), stats=stats, full=full_listing,
                        error=result.error, started_at=run_at, sku=sku)
         result.seconds = time.perf_counter() - started
         return result
+
+
+def _redact(connector, text: str) -> str:
+    """A connector's text with its secrets hidden (one without an HTTP client has none)."""
+    client = getattr(connector, "client", None)
+    return client.redact(text) if client is not None else text

@@ -260,8 +260,8 @@ def where_time_went(calls: list, sample: tuple[float, float, float]) -> str:
             covered, reach = covered + max(0.0, ended - max(began, reach)), max(reach, ended)
     parts = ", ".join(f"{name} {t:.0f} ms" for name, t in sorted(spent.items(),
                                                                  key=lambda kv: -kv[1]))
-    return f"    where the {ms:.0f} ms went: {parts or 'no query'}; " \
-           f"{ms - covered * 1000:.0f} ms with no query running (Textual, hand-offs, paint)"
+    return f"    where the {ms:.0f} ms went: queries (threads, may overlap) {parts or 'none'}; " \
+           f"{ms - covered * 1000:.0f} ms with none running (Textual, hand-offs, paint)"
 
 
 def raw_count(db: sqlite3.Connection, text: str) -> tuple[int, float]:

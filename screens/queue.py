@@ -21,7 +21,7 @@ from app.queue.query import QueueFilter, QueueRow, parse_filter
 from screens.base import DeskScreen
 from screens.queue_action import ActionDialog, Request
 from widgets.queue_detail import detail_text
-from widgets.virtual_table import Column, VirtualTable
+from widgets.virtual_table import PAGE, Column, VirtualTable
 
 if TYPE_CHECKING:
     from app.queue.query import Overview, QueueDetail
@@ -37,7 +37,7 @@ COLUMNS = [
     Column("Re", 2, lambda r: str(r.recurrences or ""), justify="right", min_table=100),
     Column("Summary", 0, lambda r: r.summary),
 ]
-SINGLE = {"k": "acknowledge", "g": "assign", "x": "resolve", "z": "snooze", "o": "reopen"}
+RELOAD_SECONDS = 30
 
 
 class Shown:
@@ -53,9 +53,9 @@ class Shown:
 
 
 class Reloaded(Message):
-    def __init__(self, total: int, overview: Overview) -> None:
+    def __init__(self, total: int, overview: Overview, first: list, now: int) -> None:
         super().__init__()
-        self.total, self.overview = total, overview
+        self.total, self.overview, self.first, self.now = total, overview, first, now
 
 
 class DetailLoaded(Message):
@@ -106,6 +106,9 @@ class QueueScreen(DeskScreen):
     def on_mount(self) -> None:
         self.query_one("#filter", Input).value = self.app.queue_filter
         self.query_one("#rows", VirtualTable).focus()
+        self.set_interval(RELOAD_SECONDS, self.reload)  # refreshes land; ages move on
+
+    def on_screen_resume(self) -> None:  # shown first, or back from another screen
         self.reload()
 
     @property
@@ -115,19 +118,25 @@ class QueueScreen(DeskScreen):
     # -- loading --------------------------------------------------------------------------
     @work(thread=True, exclusive=True, exit_on_error=False, group="queue")
     def reload(self) -> None:
-        desk = self.app.desk
-        self.post_message(Reloaded(desk.queue_count(self.where), desk.queue_overview()))
+        """The counts and the first page in one go, so the table paints with its rows."""
+        desk, where = self.app.desk, self.where
+        overview = desk.queue_overview()
+        plain = where == QueueFilter(status=where.status)  # no narrowing but status
+        total = sum(overview.by_status.get(s, 0) for s in where.statuses()) if plain \
+            else desk.queue_count(where)
+        now = desk.now()
+        first = [Shown(row, now) for row in desk.queue_page(where, self.sort, None, PAGE)]
+        self.post_message(Reloaded(total, overview, first, now))
 
     def on_reloaded(self, message: Reloaded) -> None:
         table = self.query_one("#rows", VirtualTable)
-        desk, where, sort = self.app.desk, self.where, self.sort
-        now = desk.now()
+        desk, where, sort, now = self.app.desk, self.where, self.sort, message.now
 
         def loader(offset: int, after: tuple | None, limit: int) -> list[Shown]:
             rows = desk.queue_page(where, sort, after, limit, offset)
             return [Shown(row, now) for row in rows]
 
-        table.reset(loader, message.total, keep_cursor=True)
+        table.reset(loader, message.total, keep_cursor=True, first=message.first)
         self.query_one("#columns", Static).update(table.header_text())
         self._show_overview(message.overview, message.total, now)
         if not message.total:

@@ -22,7 +22,7 @@ if TYPE_CHECKING:  # types only: the data layer loads after the first paint
     from app.refresh import SystemResult
     from app.service import SystemHealth
 
-COLUMNS = (("System", 10), ("Kind", 8), ("Last good read", 20), ("Age", 10), ("Rows", 9),
+COLUMNS = (("System", 11), ("Kind", 15), ("Last good", 11), ("Age", 10), ("Rows", 7),
            ("Last run", 9))
 OUTCOME_STYLE = {"complete": "green", "partial": "yellow", "failed": "red bold",
                  "running": "cyan"}
@@ -86,7 +86,7 @@ class StatusScreen(DeskScreen):
         if system.last_good_read_at is None:
             read, age = Text("never", style="red"), Text("—")
         else:
-            read = Text(iso(system.last_good_read_at).replace("T", " "))
+            read = Text(iso(system.last_good_read_at)[5:16].replace("T", " "))  # MM-DD HH:MM
             age = Text(age_text(system.age or 0), style="red bold" if system.stale else "")
         outcome = Text(run.status if run else "no runs", style=OUTCOME_STYLE.get(
             run.status if run else "", "dim"))

@@ -70,9 +70,9 @@ def test_simulate_then_refresh_over_a_real_socket(tmp_path):
     assert first.returncode == 0, first.stderr
     lines = first.stdout.splitlines()
     assert [line.split(":")[0] for line in lines] == ["wms", "erp", "storefront", "middleware",
-                                                      "queue"]
-    assert all(": complete (full)" in line for line in lines[:4])
-    assert lines[4].startswith("queue: ") and " opened" in lines[4]
+                                                      "supplier", "queue"]
+    assert all(": complete (full)" in line for line in lines[:5])
+    assert lines[5].startswith("queue: ") and " opened" in lines[5]
     assert second.returncode == 0 and second.stdout.startswith("erp: complete (incremental)")
     with sqlite3.connect(tmp_path / "seamdesk.db") as db:
         assert db.execute("SELECT count(*) FROM count_current").fetchone()[0] == 62  # 2 unmapped
@@ -89,6 +89,7 @@ def test_a_system_that_is_down_fails_the_refresh_with_exit_1(tmp_path):
     started = time.monotonic()
     result = _seamdesk("--config", str(config), "refresh", cwd=tmp_path)
     assert result.returncode == 1
-    assert "refresh did not complete for wms, erp, storefront, middleware" in result.stderr
+    assert "refresh did not complete for wms, erp, storefront, middleware, supplier" in \
+        result.stderr
     assert "connection failed" in result.stdout
     assert time.monotonic() - started < 60

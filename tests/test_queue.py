@@ -146,3 +146,17 @@ def _detail(engine, key: str):
     with engine.connect() as conn:
         item_id = conn.scalar(select(QueueItem.id).where(QueueItem.key == key))
     return query.detail(engine, item_id)
+
+
+async def test_free_text_filter_uses_the_trigram_index_and_short_words_scan(config, sim,
+                                                                             world, engine):
+    from app.cache.trigram import available
+
+    await seed(config, sim, world, engine)
+    assert available(engine, "exception_search")
+    assert [r.sku for r in query.page(engine, QueueFilter(text="water damage"))] == \
+        ["BAG-TOTE-NAT"]  # the duplicate posting's summary quotes the reason
+    assert query.count(engine, QueueFilter(text="TOWEL")) == 2  # SKU, any case: towel
+    assert query.count(engine, QueueFilter(text="zz")) == 0  # too short for trigrams: LIKE
+    assert query.count(engine, QueueFilter(text="ATL1 hidden")) == 0  # words must all match
+    assert query.count(engine, QueueFilter(text="shows 0 of BTL")) == 1

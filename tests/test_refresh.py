@@ -86,7 +86,7 @@ async def test_unchanged_rows_add_no_history(config, sim, engine):
     with engine.connect() as conn:
         assert conn.scalar(select(func.count()).select_from(CountHistory)) == before
         runs = conn.execute(select(SyncRun.mode, SyncRun.status)).all()
-    assert runs.count(("full", "complete")) == 8  # four systems, twice
+    assert runs.count(("full", "complete")) == 10  # five systems, twice
 
 
 async def test_a_full_refresh_drops_rows_a_system_no_longer_reports(config, sim, world,

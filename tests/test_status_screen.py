@@ -39,7 +39,7 @@ async def test_every_configured_system_is_listed_with_its_last_run(config, sim, 
         await settle(pilot)
         table = app.screen.query_one(DataTable)
         assert [str(table.get_row_at(i)[0]) for i in range(table.row_count)] == \
-            ["wms", "erp", "storefront", "middleware"]
+            ["wms", "erp", "storefront", "middleware", "supplier"]
         assert "10 min ago" in str(table.get_row_at(0)[3])
         await pilot.press("down", "down")
         detail = str(app.screen.query_one("#detail", Static).render())

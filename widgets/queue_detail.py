@@ -9,6 +9,7 @@ from rich.text import Text
 
 from app.clock import age_text, clock_text
 from app.diagnosis.catalogue import CATALOGUE
+from app.diagnosis.orders import context_lines
 from app.records import COMPARED, TITLES
 from widgets.count_panel import number_text
 
@@ -27,7 +28,7 @@ def detail_text(detail: QueueDetail | None, now: int, owners: dict[str, str]) ->
         text.append(f" · came back {row.recurrences}×", style="bold")
     text.append("\n")
     text.append(row.summary + "\n")
-    for line in _context(detail.evidence):
+    for line in _context(detail.evidence, now):
         text.append(line + "\n")
     owner = owners.get(row.owner) or f"{row.owner} (set it in [owners])"
     also = [owners.get(r, r) for r in detail.evidence.get("also_owners", [])]
@@ -50,8 +51,11 @@ def detail_text(detail: QueueDetail | None, now: int, owners: dict[str, str]) ->
     return text
 
 
-def _context(evidence: dict) -> list[str]:
-    """The numbers a count finding was raised on, one line per system."""
+def _context(evidence: dict, now: int) -> list[str]:
+    """The numbers a count finding was raised on, one line per system; for an order
+    finding, the ERP's, the WMS's and the supplier's view of the line."""
+    if isinstance(evidence.get("order"), dict):
+        return context_lines(evidence["order"], now)
     counts = evidence.get("counts") or {}
     lines = []
     for system in COMPARED:

@@ -75,12 +75,17 @@ class VirtualTable(ScrollView, can_focus=True):
         self._generation = 0
 
     # -- data ---------------------------------------------------------------------------
-    def reset(self, loader: Loader, total: int, keep_cursor: bool = False) -> None:
-        """A new result (a filter or sort changed, or the data did): drop every page."""
+    def reset(self, loader: Loader, total: int, keep_cursor: bool = False,
+              first: list | None = None) -> None:
+        """A new result (a filter or sort changed, or the data did): drop every page
+        (`first`: page 0, if the caller fetched it along with the total)."""
         self._generation += 1
         self._loader, self.total = loader, total
         self._pages.clear()
         self._asked.clear()
+        if first is not None:
+            self._pages[0] = first
+            self._asked.add(0)
         self.virtual_size = Size(self.size.width, total)
         self.cursor = min(self.cursor, max(total - 1, 0)) if keep_cursor else 0
         if not keep_cursor:

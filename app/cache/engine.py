@@ -16,7 +16,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import SQLModel
 
-from app.cache import item_search, models  # noqa: F401  (models registers the tables)
+from app.cache import models, trigram  # noqa: F401  (models registers the tables)
 from app.errors import CacheError, ConfigError
 
 BUSY_TIMEOUT_MS = 30_000
@@ -53,7 +53,7 @@ def _make_engine(url: str, create: bool) -> Engine:
         engine = create_engine(url, pool_pre_ping=True)
     if create:
         SQLModel.metadata.create_all(engine)
-        item_search.ensure_index(engine)
+        trigram.ensure_indexes(engine)
     return engine
 
 

@@ -9,40 +9,10 @@ costs milliseconds on 200k items instead of a full scan; where SQLite lacks FTS5
 from __future__ import annotations
 
 from sqlalchemy import Engine, text
-from sqlalchemy.exc import OperationalError
+
+from app.cache.trigram import available, match_words
 
 _FTS = "item_search"
-_DDL = (
-    f"CREATE VIRTUAL TABLE {_FTS} USING fts5(sku, name, content='item',"
-    " content_rowid='rowid', tokenize='trigram')",
-    f"CREATE TRIGGER IF NOT EXISTS {_FTS}_insert AFTER INSERT ON item BEGIN"
-    f" INSERT INTO {_FTS}(rowid, sku, name) VALUES (new.rowid, new.sku, new.name); END",
-    f"CREATE TRIGGER IF NOT EXISTS {_FTS}_delete AFTER DELETE ON item BEGIN"
-    f" INSERT INTO {_FTS}({_FTS}, rowid, sku, name)"
-    " VALUES ('delete', old.rowid, old.sku, old.name); END",
-    f"CREATE TRIGGER IF NOT EXISTS {_FTS}_update AFTER UPDATE ON item BEGIN"
-    f" INSERT INTO {_FTS}({_FTS}, rowid, sku, name)"
-    " VALUES ('delete', old.rowid, old.sku, old.name);"
-    f" INSERT INTO {_FTS}(rowid, sku, name) VALUES (new.rowid, new.sku, new.name); END",
-)
-MIN_TRIGRAM = 3  # the trigram index cannot answer for shorter words
-
-
-def ensure_index(engine: Engine) -> None:
-    """Create the trigram index (SQLite) if missing, filled from the items already there."""
-    if engine.dialect.name != "sqlite":
-        return
-    with engine.begin() as conn:
-        if conn.exec_driver_sql("SELECT 1 FROM sqlite_master WHERE name = ?",
-                                (_FTS,)).first():
-            return
-        try:
-            for statement in _DDL:
-                conn.exec_driver_sql(statement)
-        except OperationalError:  # no FTS5 or no trigram tokenizer in this SQLite
-            conn.rollback()
-            return
-        conn.exec_driver_sql(f"INSERT INTO {_FTS}({_FTS}) VALUES ('rebuild')")
 
 
 _PREFIX = text("SELECT sku, name FROM item WHERE sku >= :low AND sku < :high"
@@ -74,16 +44,10 @@ def search_items(engine: Engine, query: str, limit: int = 50) -> list[tuple[str,
 
 
 def _contains(engine: Engine, conn, query: str, limit: int):
-    words = [w for w in query.split() if len(w) >= MIN_TRIGRAM]
-    if engine.dialect.name == "sqlite" and _has_index(conn):
-        if not words:
-            return []
-        match = " ".join('"' + w.replace('"', '""') + '"' for w in words)  # every word
+    if available(engine, _FTS):
+        match = match_words(" ".join(w for w in query.split() if len(w) >= 3))
+        if match is None:
+            return []  # only short words: the prefix search above has answered
         return conn.execute(_TRIGRAM, {"match": match, "limit": limit}).all()
     escaped = query.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return conn.execute(_SCAN, {"pattern": f"%{escaped}%", "limit": limit}).all()
-
-
-def _has_index(conn) -> bool:
-    return conn.exec_driver_sql("SELECT 1 FROM sqlite_master WHERE name = ?",
-                                (_FTS,)).first() is not None

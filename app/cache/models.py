@@ -160,6 +160,52 @@ class MiddlewareError(_MessageColumns, table=True):
     run_id: int
 
 
+class _OrderColumns(SQLModel):
+    """An order/PO line as one system holds it (see app.records.OrderLineRow)."""
+
+    sku: str
+    kind: str | None = None  # purchase | sales
+    location: str | None = None  # canonical code; "system:id" unmapped; None: none named
+    quantity: int | None = None
+    version: int | None = None
+    changed_at: int | None = None
+    amended_at: int | None = None
+    status: str | None = None
+    released_at: int | None = None
+    picked: int | None = None
+    shipped: int | None = None
+    confirmed: int | None = None
+    confirmed_at: int | None = None
+    source_id: str | None = None
+
+
+class OrderLineStaging(_OrderColumns, table=True):
+    """A run's order lines as they arrive; applied when the run completes."""
+
+    __tablename__ = "order_line_staging"
+    __table_args__ = _NO_ROWID
+    run_id: int = Field(primary_key=True)
+    system: str = Field(primary_key=True)
+    number: str = Field(primary_key=True)
+    line: str = Field(primary_key=True)
+    read_at: int
+
+
+class OrderLineRecord(_OrderColumns, table=True):
+    """Each system's newest view of every order line a complete run has listed. A full
+    read drops the lines it no longer lists (except from sources that archive what they
+    delivered, a drop folder); lines not seen within the retention are pruned."""
+
+    __tablename__ = "order_line"
+    __table_args__ = (Index("ix_order_line_sku", "sku"),)
+    system: str = Field(primary_key=True)
+    number: str = Field(primary_key=True)
+    line: str = Field(primary_key=True)
+    first_seen_at: int  # when a complete run first listed it
+    last_seen_at: int  # the newest complete run that listed it
+    run_id: int
+
+
 class SyncRun(SQLModel, table=True):
     __tablename__ = "sync_run"
     __table_args__ = (Index("ix_sync_run_system", "system", "started_at"),)
@@ -191,12 +237,18 @@ class QueueItem(SQLModel, table=True):
     or code + system for findings about a whole system."""
 
     __tablename__ = "exception"
-    __table_args__ = (Index("ix_exception_status_opened", "status", "opened_at", "id"),
+    # Pages walk (opened_at, id) or (severity, opened_at, id) in order and stop after one
+    # page of matches; a code filter (the usual one) has an index that also covers status
+    # and owner, so its count and first page never touch the table.
+    __table_args__ = (Index("ix_exception_opened", "opened_at", "id"),
+                      Index("ix_exception_status", "status", "opened_at"),
                       Index("ix_exception_severity", "severity", "opened_at", "id"),
+                      Index("ix_exception_code", "code", "status", "opened_at", "id", "owner",
+                            "assignee"),
                       Index("ix_exception_sku", "sku", "location"))
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(unique=True)
-    code: str = Field(index=True)
+    code: str
     sku: str | None = None
     location: str | None = None
     document: str | None = None

@@ -6,7 +6,14 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine, func, select
 
-from app.cache.models import CountCurrent, LocationRef, MiddlewareError, SyncRun, System
+from app.cache.models import (
+    CountCurrent,
+    LocationRef,
+    MiddlewareError,
+    OrderLineRecord,
+    SyncRun,
+    System,
+)
 from app.records import RunSummary
 
 
@@ -48,6 +55,9 @@ def system_status(engine: Engine) -> list[SystemStatus]:
         for system, errors in conn.execute(select(MiddlewareError.system, func.count())
                                            .group_by(MiddlewareError.system)):
             rows[system] = rows.get(system, 0) + errors  # a middleware holds errors
+        for system, lines in conn.execute(select(OrderLineRecord.system, func.count())
+                                          .group_by(OrderLineRecord.system)):
+            rows[system] = rows.get(system, 0) + lines  # order lines (a supplier: only)
         unmapped: dict[str, list[str]] = {}
         refs = conn.execute(select(LocationRef.system, LocationRef.external_id,
                                    LocationRef.name).where(LocationRef.code.is_(None)))

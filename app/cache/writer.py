@@ -11,6 +11,12 @@ about an error it does not list, "no longer open", is only true of a complete re
 middleware connector lists every open error on every read (see app.sources.celigo), so a
 complete run of any mode closes the open errors it did not list, and a run that failed
 half-way must change nothing (or it would close every error it had not reached yet).
+
+Order lines (ERP, WMS and supplier views of order/PO lines) are staged the same way in
+`order_line_staging` and applied only when the run completes: upserted with their
+first and last seen times, and, after a full read, the system's lines it no longer
+lists are dropped (the refresh says a drop folder's read is never full: its files are
+archived once picked up). Lines no run has listed within the retention are pruned.
 """
 
 from __future__ import annotations
@@ -32,6 +38,8 @@ from app.cache.models import (
     MessageStaging,
     Meta,
     MiddlewareError,
+    OrderLineRecord,
+    OrderLineStaging,
     SkuCheck,
     SyncRun,
     System,
@@ -50,6 +58,10 @@ _MESSAGE_CONTENT = ("flow", "flow_id", "step", "handoff", "sku", "location", "tr
                     "occurred_at", "source", "code", "message", "classification", "retry_key",
                     "resolved", "resolved_at")
 _MESSAGE = ("run_id", "system", "error_id", *_MESSAGE_CONTENT, "read_at")
+_ORDER_CONTENT = ("sku", "kind", "location", "quantity", "version", "changed_at", "amended_at",
+                  "status", "released_at", "picked", "shipped", "confirmed", "confirmed_at",
+                  "source_id")
+_ORDER = ("run_id", "system", "number", "line", *_ORDER_CONTENT, "read_at")
 
 
 class CacheWriter:
@@ -119,6 +131,12 @@ class CacheWriter:
                      codes.get(m.location_id, f"{system}:{m.location_id}"),
                      m.trace_key, m.occurred_at, m.source, m.code, m.message, m.classification,
                      m.retry_key, m.resolved, m.resolved_at, read_at) for m in page.messages]
+        orders = [(run_id, system, o.number, o.line, o.sku, o.kind,
+                   None if o.location_id is None else
+                   codes.get(o.location_id, f"{system}:{o.location_id}"),
+                   o.quantity, o.version, o.changed_at, o.amended_at, o.status, o.released_at,
+                   o.picked, o.shipped, o.confirmed, o.confirmed_at, o.source_id, read_at)
+                  for o in page.orders]
         with self.engine.begin() as conn:
             bulk_insert(conn, CountStaging.__table__, _STAGING, counts,
                         key=("run_id", "system", "sku", "location"))
@@ -130,11 +148,14 @@ class CacheWriter:
             # The same error twice in a run (resolved between two requests): the last wins.
             bulk_insert(conn, MessageStaging.__table__, _MESSAGE, messages,
                         key=("run_id", "system", "error_id"))
+            bulk_insert(conn, OrderLineStaging.__table__, _ORDER, orders,
+                        key=("run_id", "system", "number", "line"))
             if unmapped:
                 self._count_unmapped(conn, system, unmapped, read_at)
             conn.execute(update(SyncRun).where(SyncRun.id == run_id).values(
                 pages=SyncRun.pages + 1,
-                rows=SyncRun.rows + len(page.counts) + len(events) + len(messages),
+                rows=SyncRun.rows + len(page.counts) + len(events) + len(messages)
+                + len(orders),
                 requests=stats.requests, throttled=stats.throttled, retries=stats.retries))
         self._busy[run_id] = self._busy.get(run_id, 0.0) + time.perf_counter() - began
         return sum(unmapped.values())
@@ -154,6 +175,7 @@ class CacheWriter:
         with self.engine.begin() as conn:
             conn.execute(delete(CountStaging).where(CountStaging.run_id.in_(run_ids)))
             conn.execute(delete(MessageStaging).where(MessageStaging.run_id.in_(run_ids)))
+            conn.execute(delete(OrderLineStaging).where(OrderLineStaging.run_id.in_(run_ids)))
 
     def clear_staging(self) -> None:
         """Drop every staged row at once (SQLite truncates a table deleted without a
@@ -161,6 +183,7 @@ class CacheWriter:
         with self.engine.begin() as conn:
             conn.execute(delete(CountStaging))
             conn.execute(delete(MessageStaging))
+            conn.execute(delete(OrderLineStaging))
 
     def finish_run(self, run_id: int, system: str, *, status: str, finished_at: int,
                    stats: RunStats, full: bool, error: str | None = None,
@@ -181,11 +204,14 @@ class CacheWriter:
                                      .where(InventoryEvent.run_id == run_id))
                 messages = conn.scalar(select(func.count()).select_from(MessageStaging)
                                        .where(MessageStaging.run_id == run_id))
+                orders = conn.scalar(select(func.count()).select_from(OrderLineStaging)
+                                     .where(OrderLineStaging.run_id == run_id))
                 values["duplicates"] = max(0, (counted or 0) - (events or 0) - (staged or 0)
-                                           - (messages or 0))
+                                           - (messages or 0) - (orders or 0))
                 _promote(conn, run_id, system, full)
                 if sku is None:
                     _promote_messages(conn, run_id, system, started_at)
+                    _promote_orders(conn, run_id, system, full)
                 _name_items(conn, run_id, system)
                 if sku is not None:
                     bulk_insert(conn, SkuCheck.__table__, ("system", "sku", "checked_at"),
@@ -222,6 +248,7 @@ class CacheWriter:
             m = MiddlewareError.__table__
             conn.execute(delete(m).where(
                 m.c.resolved.is_(True), func.coalesce(m.c.resolved_at, m.c.occurred_at) < cutoff))
+            conn.execute(delete(OrderLineRecord).where(OrderLineRecord.last_seen_at < cutoff))
             bulk_insert(conn, Meta.__table__, ("key", "value"),
                         [("pruned_before", str(cutoff))], key=("key",))
             return result.rowcount
@@ -277,3 +304,16 @@ def _promote_messages(conn, run_id: int, system: str, started_at: int | None) ->
                             s.c.error_id == m.c.error_id)
     conn.execute(update(m).where(m.c.system == system, m.c.resolved.is_(False), ~listed)
                  .values(resolved=True, resolved_at=started_at, run_id=run_id))
+
+
+def _promote_orders(conn, run_id: int, system: str, full: bool) -> None:
+    """A complete run's order lines become the system's view: upserted (keeping when
+    each was first seen); a full read's unlisted lines are gone from the system."""
+    s, o = OrderLineStaging.__table__, OrderLineRecord.__table__
+    columns = ("system", "number", "line", *_ORDER_CONTENT, "run_id")
+    staged = select(*(s.c[n] for n in columns), s.c.read_at.label("first_seen_at"),
+                    s.c.read_at.label("last_seen_at")).where(s.c.run_id == run_id)
+    upsert_from_select(conn, o, (*columns, "first_seen_at", "last_seen_at"), staged,
+                       key=("system", "number", "line"), keep=("first_seen_at",))
+    if full:  # every line this run listed now carries its id
+        conn.execute(delete(o).where(o.c.system == system, o.c.run_id != run_id))

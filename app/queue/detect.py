@@ -1,5 +1,6 @@
 """Count detectors: after every refresh, every finding over what changed becomes (or
-keeps, or clears) an exception (middleware failed messages: app.queue.messages).
+keeps, or clears) an exception (middleware failed messages: app.queue.messages; order
+and PO lines: app.queue.orders).
 
 What changed: the keys (SKU, location) the refresh's runs staged, plus the keys with
 inventory events recent enough that a time-based finding (a stranded adjustment, an
@@ -18,18 +19,20 @@ from app.cache.models import QueueAudit, QueueItem
 from app.cache.sku import sku_facts_many, system_rows
 from app.config import Config
 from app.diagnosis import diagnose
-from app.diagnosis.catalogue import CATALOGUE, SYSTEM_WIDE
+from app.diagnosis.catalogue import CATALOGUE, ORDER_CODES, SYSTEM_WIDE
 from app.diagnosis.compare import any_gap
 from app.diagnosis.evidence import Evidence, SystemState
 from app.diagnosis.sync import stale_sources, throttled_syncs
 from app.lookup import by_location, evidence_at, system_states
 from app.queue.candidates import Candidate, from_finding, from_system_finding
 from app.queue.messages import detect_messages
+from app.queue.orders import detect_orders
 from app.queue.store import ACTIVE, Outcome, apply, wake_snoozed
 from app.records import TITLES
 
 PER_KEY = {code for code in CATALOGUE if code not in SYSTEM_WIDE} - {
-    "unmapped-location", "recurring", "failed-messages"}  # messages: app.queue.messages
+    "unmapped-location", "recurring", "failed-messages", *ORDER_CODES}
+"""The count findings judged per SKU and location (messages and orders have their own)."""
 
 _CHANGED = text(
     "SELECT DISTINCT sku, location FROM count_staging WHERE run_id IN :runs"
@@ -53,9 +56,11 @@ def detect(engine: Engine, config: Config, now: int, run_ids: Iterable[int]) -> 
     _per_key(engine, config, now, keys, outcome)
     _whole_systems(engine, config, now, outcome)
     _unmapped_locations(engine, now, outcome)
-    detect_messages(engine, config, now, outcome,
-                    on_reopen=lambda c, item_id, key: _recurrence(c, config, item_id, key, now,
-                                                                  outcome))
+    def recur(conn, item_id: int, key: str) -> None:
+        _recurrence(conn, config, item_id, key, now, outcome)
+
+    detect_messages(engine, config, now, outcome, on_reopen=recur)
+    detect_orders(engine, config, now, outcome, on_reopen=recur)
     return outcome
 
 

@@ -6,12 +6,14 @@ stays fast at a million exceptions and a widget only ever holds the rows on scre
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 
 import orjson
-from sqlalchemy import Engine, and_, func, or_, select
+from sqlalchemy import Engine, func, or_, select, text, tuple_
 
 from app.cache.models import QueueAudit, QueueItem
+from app.cache.trigram import available, match_words
+from app.diagnosis.catalogue import SEVERITY
 from app.queue.store import ACTIVE
 
 STATUSES = ("open", "acknowledged", "assigned", "snoozed", "resolved", "cleared")
@@ -29,6 +31,7 @@ class QueueFilter:
     owner: tuple[str, ...] = ()
     location: tuple[str, ...] = ()
     text: str = ""
+    use_index: bool = False  # the cache has the trigram index (set by the query functions)
 
     def statuses(self) -> tuple[str, ...]:
         expanded = []
@@ -45,7 +48,12 @@ class QueueFilter:
                 found.append(column.in_(values))
         if self.owner:
             found.append(or_(q.owner.in_(self.owner), q.assignee.in_(self.owner)))
-        if self.text.strip():
+        match = match_words(self.text) if self.use_index else None
+        if match is not None:
+            found.append(q.id.in_(text(
+                "SELECT rowid FROM exception_search WHERE exception_search MATCH :match"
+            ).bindparams(match=match)))
+        elif self.text.strip():
             pattern = "%" + self.text.strip().replace("\\", "\\\\").replace(
                 "%", "\\%").replace("_", "\\_") + "%"
             found.append(or_(q.summary.ilike(pattern, escape="\\"),
@@ -84,29 +92,45 @@ def page(engine: Engine, where: QueueFilter, sort: str = "age", after: tuple | N
     `offset`: only for jumps, as OFFSET walks the index). Oldest first for "age", most
     severe (then oldest) first for "severity"."""
     q = QueueItem
-    query = select(*_ROW).where(*where.conditions())
-    if sort == "severity":
-        if after is not None:
-            severity, opened, ident = after
-            query = query.where(or_(q.severity < severity, and_(q.severity == severity, or_(
-                q.opened_at > opened, and_(q.opened_at == opened, q.id > ident)))))
-        query = query.order_by(q.severity.desc(), q.opened_at, q.id)
-    else:
-        if after is not None:
-            opened, ident = after
-            query = query.where(or_(q.opened_at > opened,
-                                    and_(q.opened_at == opened, q.id > ident)))
-        query = query.order_by(q.opened_at, q.id)
-    if offset:
-        query = query.offset(offset)
+    base = select(*_ROW).where(*_indexed(engine, where).conditions())
     with engine.connect() as conn:
-        return [QueueRow(*row) for row in conn.execute(query.limit(limit))]
+        if sort != "severity":
+            query = base.order_by(q.opened_at, q.id)
+            if after is not None:  # a row value: SQLite walks the index from the cursor on
+                query = query.where(tuple_(q.opened_at, q.id) > tuple_(*after))
+            return [QueueRow(*r) for r in conn.execute(query.offset(offset).limit(limit))]
+        # Severity descends while age ascends: one index walk per severity level (a handful)
+        # keeps every step a row-value range instead of an OR the planner must sort.
+        levels = sorted(set(SEVERITY.values()) | {2}, reverse=True)
+        rows: list[QueueRow] = []
+        for level in levels:
+            if after is not None and level > after[0]:
+                continue
+            query = base.where(q.severity == level).order_by(q.opened_at, q.id)
+            if after is not None and level == after[0]:
+                query = query.where(tuple_(q.opened_at, q.id) > tuple_(after[1], after[2]))
+            if offset:
+                skipped = conn.scalar(select(func.count()).select_from(
+                    query.with_only_columns(q.id).order_by(None).subquery()))
+                if skipped <= offset:
+                    offset -= skipped
+                    continue
+            rows += [QueueRow(*r) for r in conn.execute(
+                query.offset(offset).limit(limit - len(rows)))]
+            offset = 0
+            if len(rows) >= limit:
+                break
+        return rows
 
 
 def count(engine: Engine, where: QueueFilter) -> int:
     with engine.connect() as conn:
         return conn.scalar(select(func.count()).select_from(QueueItem)
-                           .where(*where.conditions()))
+                           .where(*_indexed(engine, where).conditions()))
+
+
+def _indexed(engine: Engine, where: QueueFilter) -> QueueFilter:
+    return replace(where, use_index=available(engine, "exception_search"))
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,12 +1,21 @@
 """Simulated NetSuite SuiteQL over REST (ERP), from Oracle's Help Center.
 
 The data live in an in-memory SQLite database with NetSuite's table and column names
-(item, location, aggregateItemLocation, transaction, transactionline), and each SuiteQL
+(item, location, aggregateItemLocation, transaction, transactionline, systemnote), and each SuiteQL
 query runs there after a few Oracle-isms are translated (TO_CHAR, TO_TIMESTAMP, TO_DATE,
 FETCH FIRST n ROWS ONLY). Answers follow the REST envelope: links, count, hasMore,
 items (every value a string, NULL columns left out, lower-case keys), offset,
 totalResults; errors are RFC 7807 bodies with o:errorDetails. A query returns at most
 100,000 rows. Dates not wrapped in TO_CHAR come out in the user's date format (M/D/YYYY).
+
+The scenario's [[order]] rows are purchase orders (a number starting "PO") or sales
+orders: a header line, item lines at the order's location (sales order quantities
+negative, as NetSuite stores them; a tax line too), and the System Notes NetSuite keeps:
+a creation burst (type 2, no old value), the status set on approval (type 4,
+TRANDOC.KSTATUS) and one type-4 TRANLINE.RQTY row per amendment of a line's quantity,
+each as of the simulator's clock (app.simulator.orders). As reported of real accounts,
+a systemnote query without `recordtypeid` in its predicate (which times out there) or
+with an aggregate (GROUP BY, COUNT) answers 500 UNEXPECTED_ERROR.
 """
 
 from __future__ import annotations
@@ -45,11 +54,39 @@ CREATE TABLE aggregateItemLocation (item INTEGER, location INTEGER, quantityonha
   PRIMARY KEY (item, location)) WITHOUT ROWID;
 CREATE INDEX ail_changed ON aggregateItemLocation (lastquantityavailablechange);
 CREATE TABLE "transaction" (id INTEGER PRIMARY KEY, tranid TEXT, type TEXT, trandate TEXT,
-  createddate TEXT, lastmodifieddate TEXT, externalid TEXT, memo TEXT);
+  createddate TEXT, lastmodifieddate TEXT, externalid TEXT, memo TEXT, status TEXT,
+  entity INTEGER);
 CREATE TABLE transactionline ("transaction" INTEGER, id INTEGER, item INTEGER,
-  location INTEGER, quantity INTEGER, memo TEXT, mainline TEXT,
+  location INTEGER, quantity INTEGER, memo TEXT, mainline TEXT, taxline TEXT DEFAULT 'F',
+  linesequencenumber INTEGER, quantityshiprecv INTEGER, isclosed TEXT DEFAULT 'F',
   PRIMARY KEY ("transaction", id));
+CREATE TABLE systemnote (id INTEGER PRIMARY KEY, recordtypeid INTEGER, recordid INTEGER,
+  field TEXT, oldvalue TEXT, newvalue TEXT, date TEXT, name INTEGER, role INTEGER,
+  context TEXT, type INTEGER);
+CREATE INDEX systemnote_record ON systemnote (recordtypeid, recordid);
 """
+ORDER_STATUS = {"PurchOrd": ("Pending Supervisor Approval", "Pending Receipt"),
+                "SalesOrd": ("Pending Approval", "Pending Fulfillment")}
+
+
+_TXN = ('INSERT INTO "transaction" (id, tranid, type, trandate, createddate, lastmodifieddate,'
+        " externalid, memo, status) VALUES (?,?,?,?,?,?,?,?,?)")
+_LINE = ('INSERT INTO transactionline ("transaction", id, item, location, quantity, memo,'
+         " mainline, taxline, linesequencenumber, quantityshiprecv)"
+         " VALUES (?,?,?,?,?,?,?,?,?,?)")
+
+
+class _Notes:
+    """System Notes rows of one transaction (recordtypeid -30: every transaction type)."""
+
+    def __init__(self, record: int, rows: list[tuple]) -> None:
+        self.record, self.rows = record, rows
+
+    def add(self, field: str, old: str | None, new: str, at: int, kind: int,
+            context: str = "UIF") -> None:
+        author = -4 if kind == 2 else 311  # -4: the system itself
+        self.rows.append((88_000_000 + len(self.rows), -30, self.record, field, old, new,
+                          _date(at), author, 3, context, kind))
 
 
 def location_internal_id(loc: SimLocation) -> int:
@@ -173,6 +210,10 @@ class NetSuiteSim(VendorSim):
                 assert isinstance(query, str)
             except (ValueError, KeyError, TypeError, AssertionError):
                 return self._bad("The request body must be JSON with the query in \"q\".")
+            if re.search(r"\bsystemnote\b", query, re.I) and (
+                    re.search(r"\bgroup\s+by\b|\bcount\s*\(", query, re.I)
+                    or not re.search(r"\brecordtypeid\b", query, re.I)):
+                return self.error()
             return self._run(query, limit, offset, str(request.url.remove_query_params(
                 ["limit", "offset"])))
 
@@ -238,6 +279,7 @@ class NetSuiteSim(VendorSim):
         db.executemany("INSERT INTO aggregateItemLocation VALUES (?,?,?,?,?,0,?,0,?)",
                        self._stock_rows(world.view(self.role)))
         self._insert_events(db)
+        self._insert_orders(db)
         db.commit()
         self._db, self._built_version = db, world.version
         self._results.clear()
@@ -259,14 +301,55 @@ class NetSuiteSim(VendorSim):
         for number, event in enumerate(self.world.events_of(self.role)):
             txn = 48_000 + number
             loc = self.world.location_index[event.location]
-            db.execute('INSERT INTO "transaction" VALUES (?,?,?,?,?,?,?,?)', (
+            db.execute(_TXN, (
                 txn, f"{TYPES[event.kind][:3].upper()}{txn}", TYPES[event.kind],
-                _date(event.at), _date(event.at), _date(event.at), event.id, None))
-            db.execute("INSERT INTO transactionline VALUES (?, 0, NULL, ?, NULL, NULL, 'T')",
-                       (txn, location_internal_id(loc)))
-            db.execute("INSERT INTO transactionline VALUES (?, 1, ?, ?, ?, ?, 'F')", (
-                txn, item_internal_id(self.world.item_index[event.sku].index),
-                location_internal_id(loc), event.delta, event.reason))
+                _date(event.at), _date(event.at), _date(event.at), event.id, None, None))
+            db.execute(_LINE, (txn, 0, None, location_internal_id(loc), None, None, "T", "F",
+                               0, None))
+            db.execute(_LINE, (txn, 1, item_internal_id(self.world.item_index[event.sku].index),
+                               location_internal_id(loc), event.delta, event.reason, "F", "F",
+                               1, None))
+
+    def _insert_orders(self, db: sqlite3.Connection) -> None:
+        now, notes = self.world.now(), []
+        for number, lines in self.world.order_documents().items():
+            held = [(line, step) for line in lines if (step := line.erp_as_of(now))]
+            if not held:
+                continue
+            txn = 60_000 + lines[0].index
+            kind = "PurchOrd" if number.upper().startswith("PO") else "SalesOrd"
+            sign = 1 if kind == "PurchOrd" else -1  # sales order lines are stored negative
+            created = lines[0].created
+            approved = created + 60
+            modified = max(approved, *(step.at for _, step in held))
+            db.execute(_TXN, (txn, number, kind, _date(created), _date(created),
+                              _date(modified), None, None, "B"))
+            db.execute(_LINE, (txn, 0, None, self._location(lines[0].location), None, None,
+                               "T", "F", 0, None))
+            note = _Notes(txn, notes)
+            note.add("TRANDOC.KSTATUS", None, ORDER_STATUS[kind][0], created, 2, context="UIF")
+            note.add("TRANDOC.KSTATUS", *ORDER_STATUS[kind], approved, 4, context="UIF")
+            for line, step in held:
+                db.execute(_LINE, (txn, line.line,
+                                   item_internal_id(self.world.item_index[line.sku].index),
+                                   self._location(line.location), sign * step.quantity, None,
+                                   "F", "F", line.line, 0))
+                for field, value in (("TRANLINE.RQTY", line.erp[0].quantity),
+                                     ("TRANLINE.RQTYSHIPRECV", 0), ("TRANLINE.RQTYPICKED", 0),
+                                     ("TRANLINE.RQTYPACKED", 0)):
+                    note.add(field, None, str(value), created, 2)
+                for before, after in zip(line.erp, line.erp[1:], strict=False):
+                    if after.at <= now:
+                        note.add("TRANLINE.RQTY", str(before.quantity), str(after.quantity),
+                                 after.at, 4, context="UIF")
+            if kind == "SalesOrd":  # tax lines carry no item here; readers must skip them
+                db.execute(_LINE, (txn, len(lines) + 1, None, self._location(lines[0].location),
+                                   None, None, "F", "T", len(lines) + 1, None))
+        db.executemany("INSERT INTO systemnote VALUES (?,?,?,?,?,?,?,?,?,?,?)", notes)
+
+    def _location(self, code: str) -> int | None:
+        loc = self.world.location_index[code]
+        return location_internal_id(loc) if self.role in loc.systems else None
 
     def _apply_changes(self, system: str, keys: list) -> None:
         """Mutations land in the database at once, so the next read sees them."""

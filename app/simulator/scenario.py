@@ -5,7 +5,10 @@ Extensions beyond the contract (all optional, so every contract file stays valid
   `mapped = false` leaves it out of the config `--write-config` writes (an unmapped
   location, as after someone adds a store without updating the sync rules).
 - `[faults.X]` also takes `down`, `unauthorized_after`, `malformed_at` + `malformed`.
-- `[limits.X]` sets a vendor's throttle bucket (`bucket`, `restore_rate`).
+- `[limits.X]` sets a vendor's throttle bucket (`bucket`, `restore_rate`); X may also be
+  supplier or middleware.
+- `[[order]]` rows sharing a `number` are the lines of one document; how each system's
+  view of them unfolds over time is in app.simulator.orders.
 - `[[error]]` also takes `code`, `source`, `classification` and `resolved_at`.
 """
 
@@ -128,7 +131,7 @@ class Scenario(_Strict):
     order: list[ScenarioOrder] = []
     error: list[ScenarioError_] = []
     faults: dict[Literal["wms", "erp", "storefront", "supplier", "middleware"], Faults] = {}
-    limits: dict[Literal["wms", "erp", "storefront"], Limits] = {}
+    limits: dict[Literal["wms", "erp", "storefront", "supplier", "middleware"], Limits] = {}
 
     def check_references(self) -> None:
         codes = {loc.code for loc in self.location}

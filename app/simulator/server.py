@@ -4,6 +4,7 @@
   /netsuite/services/rest/query/v1/suiteql    NetSuite (ERP)
   /shiphero/graphql                           ShipHero (WMS)
   /celigo/v1/flows...                         Celigo integrator.io (middleware)
+  /supplier/oauth2/token, /supplier/api/v1/...  the supplier portal (supplier)
   /_sim/...                                   simulator controls (not a vendor API)
 """
 
@@ -27,12 +28,15 @@ from app.simulator.scenario import Faults
 from app.simulator.shiphero import ShipHeroSim, warehouse_legacy_id
 from app.simulator.shopify import ShopifySim
 from app.simulator.shopify_format import location_gid
+from app.simulator.supplier import CLIENT_ID, SupplierPortalSim, confirmations_of
 from app.simulator.vendor import json_response
 from app.simulator.world import World
+from app.simulator.x12_files import write_confirmations
 
 TOKEN_ENV = "SEAMDESK_SIM_TOKEN"
 VENDORS = {"wms": ("shiphero", "/shiphero"), "erp": ("netsuite", "/netsuite"),
-           "storefront": ("shopify", "/shopify"), "middleware": ("celigo", "/celigo")}
+           "storefront": ("shopify", "/shopify"), "middleware": ("celigo", "/celigo"),
+           "supplier": ("supplier-portal", "/supplier")}
 
 
 def sim_token() -> str:
@@ -47,7 +51,8 @@ class Simulator:
         token = token or sim_token()
         self.vendors = {"wms": ShipHeroSim(world, token), "erp": NetSuiteSim(world, token),
                         "storefront": ShopifySim(world, token),
-                        "middleware": CeligoSim(world, token)}
+                        "middleware": CeligoSim(world, token),
+                        "supplier": SupplierPortalSim(world, token)}
         routes = [Mount(VENDORS[role][1], routes=sim.routes())
                   for role, sim in self.vendors.items()]
         routes.append(Mount("/_sim", routes=[
@@ -101,13 +106,24 @@ class Simulator:
         return json_response({"now": self.world.now()})
 
 
-def write_config(simulator: Simulator, base_url: str, path: Path) -> None:
-    """A ready config.toml pointing at this simulator, with its cache beside it."""
+def write_config(simulator: Simulator, base_url: str, path: Path,
+                 x12_folder: Path | None = None) -> None:
+    """A ready config.toml pointing at this simulator, with its cache beside it. With
+    `x12_folder`, the supplier is read from 855/865 files the simulated supplier writes
+    there (its confirmations as of the simulator's clock) instead of from its portal."""
     lines = ["# Written by `seamdesk simulate`: points at the simulator it started.",
              "[cache]", 'url = "sqlite:///seamdesk.db"', ""]
     for role, (kind, prefix) in VENDORS.items():
+        if role == "supplier" and x12_folder is not None:
+            write_confirmations(x12_folder, confirmations_of(simulator.world))
+            lines += ["[systems.supplier]", 'kind = "x12-folder"',
+                      f"path = {_toml_text(str(x12_folder))}", ""]
+            continue
         lines += [f"[systems.{role}]", f'kind = "{kind}"', f'base_url = "{base_url}{prefix}"',
-                  f'token_env = "{TOKEN_ENV}"', ""]
+                  f'token_env = "{TOKEN_ENV}"']
+        if role == "supplier":
+            lines.append(f'client_id = "{CLIENT_ID}"')
+        lines.append("")
     lines.append("[locations]")
     mapped = {loc.code for loc in simulator.world.locations if loc.mapped}
     for code, ids in simulator.location_ids().items():
@@ -121,6 +137,11 @@ def write_config(simulator: Simulator, base_url: str, path: Path) -> None:
               'warehouse_lead = "Warehouse lead on shift"', ""]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines), encoding="utf-8")
+
+
+def _toml_text(text: str) -> str:
+    """A TOML basic string (a folder path may hold quotes or backslashes)."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 class SimServer:

@@ -4,7 +4,8 @@
 {request_id, complexity, data}, paging on `data(first, after)` with cursors
 base64("arrayconnection:N"), ISODateTime filters read as UTC, and the credit bucket
 (4004 credits, 60/s): a query that costs more than is left gets an HTTP 200 error with
-code 30, required_credits, remaining_credits and time_remaining.
+code 30, required_credits, remaining_credits and time_remaining. Orders: see
+app.simulator.shiphero_orders.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from app.simulator import graphql
+from app.simulator.shiphero_orders import ORDERS_SDL, OrdersMixin
 from app.simulator.vendor import VendorSim, json_response
 from app.simulator.world import SimEvent, SimLocation, World
 
@@ -64,7 +66,7 @@ type InventoryChange { id: String legacy_id: Int user_id: String account_id: Str
   cycle_counted: Boolean location_id: String created_at: ISODateTime }
 type UserQuota { credits_remaining: Int max_available: Int increment_rate: Int }
 """
-SCHEMA = graphql.Schema(SDL)
+SCHEMA = graphql.Schema(SDL + ORDERS_SDL)
 ACCOUNT = "QWNjb3VudDo0Mjg1"  # base64("Account:4285")
 DEFAULT_PAGE = 100
 
@@ -104,7 +106,7 @@ def _reason(event: SimEvent) -> tuple[str, bool]:
     }[event.kind]
 
 
-class ShipHeroSim(VendorSim):
+class ShipHeroSim(OrdersMixin, VendorSim):
     role = "wms"
 
     def __init__(self, world: World, token: str) -> None:
@@ -183,6 +185,9 @@ class ShipHeroSim(VendorSim):
                 lambda page: self._connection(self._products(a), page, self._product)),
             "inventory_changes": lambda a: wrap(
                 lambda page: self._connection(self._changes(a), page, self._change)),
+            "orders": lambda a: wrap(
+                lambda page: self._connection(self._orders(a), page, self._order)),
+            "order": lambda a: wrap(self._order_by_id(a.get("id"))),
             "user_quota": lambda a: {"credits_remaining": int(self.bucket.available),
                                      "max_available": int(self.bucket.size),
                                      "increment_rate": int(self.bucket.restore_rate)},
@@ -207,6 +212,12 @@ class ShipHeroSim(VendorSim):
                              "endCursor": cursor(start + len(chunk) - 1) if chunk else None},
                 "edges": [{"cursor": cursor(start + i), "node": node(row)}
                           for i, row in enumerate(chunk)]}
+
+    _time = staticmethod(_time)
+    _read_time = staticmethod(_read_time)
+
+    def _warehouse_gid(self, code: str) -> str:
+        return _gid("Warehouse", warehouse_legacy_id(self.world.location_index[code]))
 
     def _warehouse_of(self, warehouse_id: str | None) -> list[SimLocation]:
         locations = self.world.locations_of(self.role)

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from app.simulator.orders import SimOrderLine, order_lines
 from app.simulator.scenario import Faults, Limits, Scenario, ScenarioError_, ScenarioOrder
 
 Key = tuple[str, str]  # (location code, sku)
@@ -76,6 +77,7 @@ class World:
         self.listeners: list[Callable[[str, list[Key]], None]] = []
         self.item_index = {item.sku: item for item in self.items}
         self.location_index = {loc.code: loc for loc in self.locations}
+        self._documents: dict[str, list[SimOrderLine]] | None = None
 
     # -- the clock ------------------------------------------------------------------------
     def now(self) -> int:
@@ -119,6 +121,18 @@ class World:
             if earlier:
                 view[key] = earlier[-1]
         return view
+
+    def set_orders(self, orders: list[ScenarioOrder]) -> None:
+        """Replace the [[order]] rows (what a test or a replay changes in the systems)."""
+        self.orders = list(orders)
+        self._documents = None
+        self._bump()
+
+    def order_documents(self) -> dict[str, list[SimOrderLine]]:
+        """The [[order]] rows as documents (number → lines), with their timelines."""
+        if self._documents is None:
+            self._documents = order_lines(self.orders, self.base_now)
+        return self._documents
 
     def events_of(self, system: str) -> list[SimEvent]:
         at = self.now()

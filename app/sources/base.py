@@ -21,6 +21,7 @@ class Window:
     counts_since: int | None = None
     events_since: int | None = None
     messages_since: int | None = None  # middleware errors (resolved ones) since
+    orders_since: int | None = None  # order/PO documents changed since (the vendor's clock)
 
 
 class Connector(Protocol):
@@ -124,12 +125,18 @@ async def merge(streams: list[AsyncIterator[Page]], limit: int) -> AsyncIterator
     gate = asyncio.Semaphore(limit)
 
     async def pump(stream: AsyncIterator[Page]) -> None:
-        async with gate:
-            try:
+        try:
+            async with gate:
                 async for page in stream:
                     await queue.put(page)
-            finally:
-                await queue.put(done)
+        except asyncio.CancelledError:
+            # The reader stopped (another stream failed): nobody waits for this stream's
+            # end, and the queue may be full, so putting `done` would block for ever.
+            raise
+        except BaseException:
+            await queue.put(done)
+            raise
+        await queue.put(done)
 
     tasks = [asyncio.create_task(pump(s)) for s in streams]
     try:

@@ -49,7 +49,7 @@ import httpx
 from app.records import HANDOFFS, MessageRow, Page
 from app.sources.base import Fields, Window, iso_epoch, merge
 from app.sources.errors import PayloadError
-from app.sources.http import HttpSettings, VendorClient, short
+from app.sources.http import HttpSettings, VendorClient, code_and_message, error_body, short
 
 FLOWS = "/v1/flows"
 MAX_PAGES = 1000  # per listing: far past any real account; a loop shows up as an error
@@ -85,16 +85,11 @@ class Flow:
 
 class CeligoClient(VendorClient):
     def error_text(self, response: httpx.Response) -> str:
-        try:
-            body = response.json()
-        except ValueError:
-            return short(response.text)
-        if isinstance(body, dict):
-            errors = body.get("errors")
-            if isinstance(errors, list) and errors and isinstance(errors[0], dict):
-                first = errors[0]
-                code, message = first.get("code") or "", first.get("message") or ""
-                return short(f"{code}: {message}" if code and message else code or message)
+        found = error_body(response)
+        if found is not None:
+            body, first = found
+            if first is not None:
+                return code_and_message(first)
             if isinstance(body.get("message"), str):  # 401/403 answer this way
                 return short(body["message"])
         return short(response.text)

@@ -186,6 +186,27 @@ def retry_after(response: httpx.Response) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
+def error_body(response: httpx.Response) -> tuple[dict, dict | None] | None:
+    """A JSON error answer as (its object, the first entry of its `errors` list, if any);
+    None when the body is not a JSON object. Vendors word the rest their own way."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    if not isinstance(body, dict):
+        return None
+    errors = body.get("errors")
+    first = errors[0] if isinstance(errors, list) and errors and \
+        isinstance(errors[0], dict) else None
+    return body, first
+
+
+def code_and_message(entry: dict) -> str:
+    """'code: message' from an `errors[]` entry, or whichever of the two it has."""
+    code, message = entry.get("code") or "", entry.get("message") or ""
+    return short(f"{code}: {message}" if code and message else code or message)
+
+
 def short(text: str, limit: int = 200) -> str:
     text = " ".join(str(text).split())
     return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -10,10 +10,16 @@ if TYPE_CHECKING:
     from app.config import Config
     from app.sources.base import Connector
 
-KINDS = ("shopify", "netsuite", "shiphero", "celigo")
+KINDS = ("shopify", "netsuite", "shiphero", "celigo", "supplier-portal", "x12-folder")
 """What `kind =` may say in config.toml."""
 MIDDLEWARE_KINDS = ("celigo",)
 """The kinds that read integration middleware (failed messages), not counts."""
+SUPPLIER_KINDS = ("supplier-portal", "x12-folder")
+"""The kinds that read supplier PO confirmations, not counts."""
+FOLDER_KINDS = ("x12-folder",)
+"""The kinds that read files from a folder (`path =`) rather than an API (`base_url =`).
+A drop folder's files are archived once picked up, so a read of it is never a full
+listing: what it no longer holds was delivered, not withdrawn."""
 
 
 def make_connector(config: Config, system: str, *,
@@ -28,6 +34,14 @@ def make_connector(config: Config, system: str, *,
     refresh = config.settings.refresh
     http = HttpSettings(timeout=refresh.timeout_seconds, retries=refresh.retries,
                         backoff=refresh.backoff_seconds, max_concurrency=settings.max_concurrency)
+    if settings.kind == "x12-folder":
+        from zoneinfo import ZoneInfo
+
+        from app.sources.x12_folder import X12FolderConnector
+
+        return X12FolderConnector(system, config.folder(system),
+                                  timezone=ZoneInfo(settings.timezone),
+                                  page_size=settings.page_size)
     common = dict(page_size=settings.page_size, transport=transport, sleep=sleep or asyncio.sleep)
     token = config.token(system)
     if settings.kind == "shopify":
@@ -50,4 +64,9 @@ def make_connector(config: Config, system: str, *,
 
         return CeligoConnector(system, settings.base_url, token, http, flows=settings.flows,
                                **common)
+    if settings.kind == "supplier-portal":
+        from app.sources.supplier_portal import SupplierPortalConnector
+
+        return SupplierPortalConnector(system, settings.base_url, settings.client_id or "",
+                                       token, http, **common)
     raise ValueError(f"unknown connector kind {settings.kind!r}")

@@ -4,6 +4,14 @@ POST {base_url}/graphql with a Bearer token. Warehouses come from `account`, sto
 `warehouse_products` per warehouse (cursor paging on its `data` connection, `updated_from`
 for incremental reads), events from `inventory_changes`. ShipHero throttles by credits:
 an HTTP 200 whose error has `code: 30` and a `time_remaining` such as "4 seconds".
+
+Orders come from `orders(updated_from:)` with their allocations and line items (a
+connection inside each order, so a page of orders costs 1 + orders × (1 + lines) credits:
+pages stay small, and an order with more lines pages them through `order(id:)`). ShipHero
+has no "released for picking" time: the allocation's `allocated_at` stands for it. The pick
+state is derived: shipped (fulfillment_status "fulfilled", or everything shipped), picked
+(tote_picks' picked_quantity covers the line), picking (some picked), released
+(allocated), else ShipHero's own status word; anything "cancel…" is cancelled.
 """
 
 from __future__ import annotations
@@ -15,10 +23,17 @@ from datetime import UTC, datetime
 
 import httpx
 
-from app.records import CountRow, EventRow, LocationRow, Page
+from app.records import CountRow, EventRow, LocationRow, OrderLineRow, Page
 from app.sources.base import Fields, Window, iso_epoch, merge, quick_or_careful
 from app.sources.errors import PayloadError
-from app.sources.http import HttpSettings, Throttle, Transient, VendorClient, short
+from app.sources.http import (
+    HttpSettings,
+    Throttle,
+    Transient,
+    VendorClient,
+    error_body,
+    short,
+)
 
 NOT_ENOUGH_CREDITS = 30
 RESTORE_PER_SECOND = 60  # ShipHero's documented credit refill rate
@@ -43,6 +58,28 @@ CHANGES = """query($warehouse: String, $since: ISODateTime, $first: Int, $after:
       edges { node { id sku warehouse_id change_in_on_hand reason cycle_counted
                      created_at } } } } }"""
 
+MAX_COST = 4004  # no single query may cost more credits
+ORDER_PAGE = 25
+ORDER_LINES = 20  # line items per order in the orders query; more are paged per order
+LINE_FIELDS = """id sku quantity quantity_allocated quantity_shipped fulfillment_status
+  updated_at tote_picks { tote_id picked_quantity quantity created_at }"""
+
+ORDERS = """query($since: ISODateTime, $first: Int, $after: String, $lines: Int) {
+  orders(updated_from: $since) {
+    request_id complexity
+    data(first: $first, after: $after) {
+      pageInfo { hasNextPage endCursor }
+      edges { node { id order_number fulfillment_status updated_at
+        allocations { warehouse_id allocated_at line_items { line_item_id sku
+                                                             quantity_allocated } }
+        line_items(first: $lines) { pageInfo { hasNextPage endCursor }
+          edges { node { """ + LINE_FIELDS + """ } } } } } } } }"""
+
+ORDER_LINES_QUERY = """query($id: String!, $first: Int, $after: String) {
+  order(id: $id) { request_id complexity data { id
+    line_items(first: $first, after: $after) { pageInfo { hasNextPage endCursor }
+      edges { node { """ + LINE_FIELDS + """ } } } } } }"""
+
 
 class ShipHeroClient(VendorClient):
     def check(self, response: httpx.Response) -> None:
@@ -54,14 +91,11 @@ class ShipHeroClient(VendorClient):
                 raise Transient(f"ShipHero error: {short(error.get('message', ''))}")
 
     def error_text(self, response: httpx.Response) -> str:
-        try:
-            body = response.json()
-        except ValueError:
-            return short(response.text)
-        if isinstance(body, dict):
-            errors = body.get("errors")
-            if isinstance(errors, list) and errors and isinstance(errors[0], dict):
-                return short(str(errors[0].get("message", "")))
+        found = error_body(response)
+        if found is not None:
+            body, first = found
+            if first is not None:
+                return short(str(first.get("message", "")))
             if "message" in body:
                 return short(str(body["message"]))
         return short(response.text)
@@ -163,8 +197,77 @@ class ShipHeroConnector:
         streams = [self._stock(warehouse, legacy, since)
                    for warehouse, (legacy, _) in self._warehouses.items()]
         streams += [self._changes(warehouse, events_since) for warehouse in self._warehouses]
+        streams.append(self._orders(_shiphero_time(window.orders_since)))
         async for page in merge(streams, self.client.settings.max_concurrency):
             yield page
+
+    async def _orders(self, since: str | None) -> AsyncIterator[Page]:
+        first = max(1, min(self.page_size, ORDER_PAGE, (MAX_COST - 1) // (1 + ORDER_LINES)))
+        after = None
+        while True:
+            result = await self._query(ORDERS, {"since": since, "first": first, "after": after,
+                                                "lines": ORDER_LINES}, "orders")
+            data = result.obj("data")
+            rows: list[OrderLineRow] = []
+            for edge in data.list("edges"):
+                rows += await self._order_rows(_node(edge))
+            if rows:
+                yield Page(orders=rows)
+            info = data.obj("pageInfo")
+            if not info.record.get("hasNextPage"):
+                return
+            after = info.text("endCursor")
+
+    async def _order_rows(self, node: dict) -> list[OrderLineRow]:
+        order = Fields(self.system, "order", node)
+        order_id, number = order.text("id"), order.text("order_number")
+        state = (order.text("fulfillment_status", optional=True) or "").lower()
+        updated = order.time("updated_at", iso_epoch)
+        released: int | None = None
+        warehouses: set[str] = set()
+        by_line: dict[str, tuple[str | None, int | None]] = {}  # line → (warehouse, at)
+        allocations = order.list("allocations") if node.get("allocations") is not None else []
+        for i, raw in enumerate(allocations):
+            allocation = Fields(self.system, f"order {number} allocations[{i}]", raw)
+            at = allocation.time("allocated_at", iso_epoch)
+            gid = allocation.text("warehouse_id", optional=True)
+            legacy = self._warehouses.get(gid, (gid, None))[0] if gid else None
+            if legacy:
+                warehouses.add(legacy)
+            released = _newest(released, at)
+            for j, item in enumerate(raw.get("line_items") or []):
+                line_id = Fields(self.system, f"allocations[{i}].line_items[{j}]",
+                                 item).text("line_item_id")
+                by_line[line_id] = (legacy, _newest(by_line.get(line_id, (None, None))[1], at))
+        only = warehouses.pop() if len(warehouses) == 1 else None
+        rows = []
+        async for line in self._line_items(order_id, order.obj("line_items")):
+            item = Fields(self.system, f"order {number} line_item", line)
+            line_id, quantity = item.text("id"), item.int("quantity", default=0)
+            picked = sum(Fields(self.system, "tote_pick", pick).int("picked_quantity",
+                                                                      default=0)
+                         for pick in line.get("tote_picks") or [])
+            shipped = item.int("quantity_shipped", default=0)
+            warehouse, at = by_line.get(line_id, (only, released))
+            allocated = at is not None or (item.int("quantity_allocated", default=0) or 0) > 0
+            rows.append(OrderLineRow(
+                number=number, line=line_id, sku=item.text("sku"), location_id=warehouse,
+                quantity=quantity, changed_at=updated, released_at=at, picked=picked,
+                shipped=shipped, source_id=order_id,
+                status=_pick_state(state, quantity or 0, allocated, picked, shipped or 0)))
+        return rows
+
+    async def _line_items(self, order_id: str, connection: Fields) -> AsyncIterator[dict]:
+        """An order's line items: the page that came with it, then the rest by order(id)."""
+        while True:
+            for edge in connection.list("edges"):
+                yield _node(edge)
+            info = connection.obj("pageInfo")
+            if not info.record.get("hasNextPage"):
+                return
+            variables = {"id": order_id, "first": ORDER_LINES, "after": info.text("endCursor")}
+            result = await self._query(ORDER_LINES_QUERY, variables, "order")
+            connection = result.obj("data").obj("line_items")
 
     async def _stock(self, warehouse: str, legacy: str, since: str | None):
         variables = {"warehouse": warehouse, "since": since, "sku": None}
@@ -197,6 +300,25 @@ def _quick_product(node: dict, legacy: str) -> CountRow:
     return CountRow(sku, legacy, on_hand, available, allocated, None,
                     None if updated is None else iso_epoch(updated),
                     product.get("name") if type(product) is dict else None)
+
+
+def _pick_state(status: str, quantity: int, allocated: bool, picked: int,
+                shipped: int) -> str:
+    if "cancel" in status:
+        return "cancelled"
+    if status == "fulfilled" or (quantity > 0 and shipped >= quantity):
+        return "shipped"
+    if quantity > 0 and picked >= quantity:
+        return "picked"
+    if picked > 0:
+        return "picking"
+    if allocated:
+        return "released"
+    return status or "pending"
+
+
+def _newest(a: int | None, b: int | None) -> int | None:
+    return b if a is None else a if b is None else max(a, b)
 
 
 def _node(edge: object) -> dict:

@@ -1,0 +1,71 @@
+"""FTS5 trigram indexes kept in step with a table by triggers: "contains" searches over a
+few text columns in milliseconds instead of a full scan (item search, the queue's free-text
+filter). SQLite only; where FTS5 trigram is missing (before 3.34) or on PostgreSQL, callers
+fall back to LIKE (`available` says which).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
+
+MIN_TRIGRAM = 3  # the trigram index cannot answer for shorter words
+INDEXES = {"item_search": ("item", ("sku", "name")),
+           "exception_search": ("exception", ("summary", "sku", "document"))}
+
+
+def _ddl(fts: str, table: str, columns: tuple[str, ...]) -> list[str]:
+    cols = ", ".join(columns)
+    new = ", ".join(f"new.{c}" for c in columns)
+    old = ", ".join(f"old.{c}" for c in columns)
+    remove = f"INSERT INTO {fts}({fts}, rowid, {cols}) VALUES ('delete', old.rowid, {old});"
+    add = f"INSERT INTO {fts}(rowid, {cols}) VALUES (new.rowid, {new});"
+    watched = ", ".join(columns)
+    return [
+        f"CREATE VIRTUAL TABLE {fts} USING fts5({cols}, content='{table}',"
+        " content_rowid='rowid', tokenize='trigram')",
+        f"CREATE TRIGGER IF NOT EXISTS {fts}_insert AFTER INSERT ON {table} BEGIN {add} END",
+        f"CREATE TRIGGER IF NOT EXISTS {fts}_delete AFTER DELETE ON {table} BEGIN {remove} END",
+        # only when a searched column changes: status updates must stay cheap
+        f"CREATE TRIGGER IF NOT EXISTS {fts}_update AFTER UPDATE OF {watched} ON {table}"
+        f" BEGIN {remove} {add} END",
+    ]
+
+
+def ensure_indexes(engine: Engine) -> None:
+    """Create each trigram index that is missing, filled from the rows already there."""
+    if engine.dialect.name != "sqlite":
+        return
+    for fts, (table, columns) in INDEXES.items():
+        with engine.begin() as conn:
+            if conn.exec_driver_sql("SELECT 1 FROM sqlite_master WHERE name = ?",
+                                    (fts,)).first():
+                continue
+            try:
+                for statement in _ddl(fts, table, columns):
+                    conn.exec_driver_sql(statement)
+            except OperationalError:  # no FTS5 or no trigram tokenizer in this SQLite
+                conn.rollback()
+                return
+            conn.exec_driver_sql(f"INSERT INTO {fts}({fts}) VALUES ('rebuild')")
+
+
+_known: dict[tuple[int, str], bool] = {}
+
+
+def available(engine: Engine, fts: str) -> bool:
+    """Whether this cache has the trigram index `fts` (asked once per engine)."""
+    key = (id(engine), fts)
+    if key not in _known:
+        with engine.connect() as conn:
+            _known[key] = engine.dialect.name == "sqlite" and conn.exec_driver_sql(
+                "SELECT 1 FROM sqlite_master WHERE name = ?", (fts,)).first() is not None
+    return _known[key]
+
+
+def match_words(query: str) -> str | None:
+    """An FTS5 query that every word must match, or None if a word is too short for it."""
+    words = query.split()
+    if not words or any(len(w) < MIN_TRIGRAM for w in words):
+        return None
+    return " ".join('"' + w.replace('"', '""') + '"' for w in words)
