@@ -167,6 +167,9 @@ class QueueScreen(DeskScreen):
         self.post_message(DetailLoaded(self.app.desk.queue_detail(item_id)))
 
     def on_detail_loaded(self, message: DetailLoaded) -> None:
+        if message.detail is not None and self.current is not None \
+                and message.detail.row.id != self.current.id:
+            return  # a slower answer for a row the cursor has left
         desk = self.app.desk
         self.query_one("#detail", Static).update(
             detail_text(message.detail, desk.now(), desk.config.settings.owners))
