@@ -41,6 +41,7 @@ from app import config as config_module  # noqa: E402
 from app.cache.engine import make_engine  # noqa: E402
 from app.cache.item_search import search_items  # noqa: E402
 from app.lookup import lookup  # noqa: E402
+from bench.report import line  # noqa: E402
 
 NOW = 1_796_050_800  # 2026-11-30T15:00Z, the simulator's clock
 RUNS = 4  # sync runs per system, six hours apart; the newest ended just before NOW
@@ -240,10 +241,6 @@ def cold_start(folder: Path, runs: int) -> tuple[float, float, str]:
         bare.append(painted(bare_argv, b"bare textual app", env)[0])
     return statistics.median(ours), statistics.median(bare), marker.decode()
 
-
-def line(name: str, value: str, baseline: str, ratio: float, target: str, ok: bool) -> str:
-    return f"{name:<26} {value:>16}  baseline {baseline:>16}  ratio {ratio:6.2f}  " \
-           f"target {target:<10} {'PASS' if ok else 'FAIL'}"
 
 
 def main() -> int:

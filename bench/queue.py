@@ -49,6 +49,7 @@ from app.queue.query import QueueRow  # noqa: E402
 from app.queue.store import ACTIVE  # noqa: E402
 from app.service import Desk  # noqa: E402
 from app.tui import make_app  # noqa: E402
+from bench.report import line  # noqa: E402
 
 NOW = 1_796_050_800  # 2026-11-30T15:00Z, the simulator's clock
 TOKEN_ENV = "SEAMDESK_BENCH_TOKEN"
@@ -284,10 +285,6 @@ def raw_keyset(db: sqlite3.Connection, pages: int, repeat: int) -> list[float]:
             after = (rows[-1][11], rows[-1][0])  # opened_at, id
     return sorted(times)
 
-
-def line(name: str, value: str, baseline: str, ratio: float, target: str, ok: bool) -> str:
-    return f"{name:<26} {value:>16}  baseline {baseline:>16}  ratio {ratio:6.2f}  " \
-           f"target {target:<10} {'PASS' if ok else 'FAIL'}"
 
 
 def main() -> int:

@@ -35,6 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from app.simulator.generate import generate_world  # noqa: E402
+from bench.report import line  # noqa: E402
 
 SEAMDESK = [sys.executable, "-m", "app.cli"]
 TOKEN = "bench-token"
@@ -147,10 +148,6 @@ def measure(skus: int, locations: int, big: bool) -> dict:
                 skus, locations, folder)
     return result
 
-
-def line(name: str, value: str, baseline: str, ratio: float, target: str, ok: bool) -> str:
-    return f"{name:<26} {value:>16}  baseline {baseline:>16}  ratio {ratio:6.2f}  " \
-           f"target {target:<10} {'PASS' if ok else 'FAIL'}"
 
 
 def main() -> int:
