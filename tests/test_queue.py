@@ -160,3 +160,12 @@ async def test_free_text_filter_uses_the_trigram_index_and_short_words_scan(conf
     assert query.count(engine, QueueFilter(text="zz")) == 0  # too short for trigrams: LIKE
     assert query.count(engine, QueueFilter(text="ATL1 hidden")) == 0  # words must all match
     assert query.count(engine, QueueFilter(text="shows 0 of BTL")) == 1
+
+
+async def test_a_bulk_action_changes_exactly_what_the_filter_counted(config, sim, world,
+                                                                     engine):
+    await seed(config, sim, world, engine)
+    words = QueueFilter(text="storefront DAL1")  # words in any order (the trigram index)
+    counted = query.count(engine, words)
+    assert counted > 1
+    assert act(engine, "acknowledge", words, "dana", AFTER + 60) == counted

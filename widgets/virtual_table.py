@@ -73,6 +73,7 @@ class VirtualTable(ScrollView, can_focus=True):
         self._pages: dict[int, list] = {}
         self._asked: set[int] = set()
         self._generation = 0
+        self._layout: tuple[int, list[tuple[Column, int]]] = (-1, [])
 
     # -- data ---------------------------------------------------------------------------
     def reset(self, loader: Loader, total: int, keep_cursor: bool = False,
@@ -159,10 +160,14 @@ class VirtualTable(ScrollView, can_focus=True):
 
     # -- drawing ------------------------------------------------------------------------
     def visible_columns(self) -> list[tuple[Column, int]]:
+        """The columns that fit and their widths (worked out once per table width: every
+        drawn line asks)."""
         width = self.scrollable_content_region.width or self.size.width
-        shown = [c for c in self.columns if width >= c.min_table]
-        fixed = sum(c.width + 1 for c in shown if c.width)
-        return [(c, c.width or max(8, width - fixed)) for c in shown]
+        if self._layout[0] != width:
+            shown = [c for c in self.columns if width >= c.min_table]
+            fixed = sum(c.width + 1 for c in shown if c.width)
+            self._layout = (width, [(c, c.width or max(8, width - fixed)) for c in shown])
+        return self._layout[1]
 
     def header_text(self) -> Text:
         return Text(" ".join(_fit(c.title, w, c.justify) for c, w in self.visible_columns()),

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, Integer, String, insert, literal, select, update
+from sqlalchemy import Engine, update
 
 from app.cache.engine import writer
-from app.cache.models import QueueAudit, QueueItem
+from app.cache.models import QueueItem
 from app.errors import UsageError
-from app.queue.query import QueueFilter
+from app.queue.query import QueueFilter, conditions
+from app.queue.store import audit_each
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,13 +59,10 @@ def act(engine: Engine, action: str, target: QueueFilter | list[int], operator: 
         values.update(opened_at=now, closed_at=None, note=None)
     q = QueueItem
     scope = [q.status.in_(spec.allowed_from)]
-    if isinstance(target, QueueFilter):
-        scope += target.conditions()
+    if isinstance(target, QueueFilter):  # the same clauses the confirmation counted
+        scope += conditions(engine, target)
     else:
         scope.append(q.id.in_(list(target)))
     with writer(engine).begin() as conn:
-        chosen = select(q.id, literal(now, Integer()), literal(operator, String()),
-                        literal(spec.past, String()), literal(note, String())).where(*scope)
-        conn.execute(insert(QueueAudit).from_select(
-            ["exception_id", "at", "actor", "action", "note"], chosen))
+        audit_each(conn, scope, now, operator, spec.past, note)
         return conn.execute(update(q).where(*scope).values(**values)).rowcount

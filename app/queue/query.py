@@ -92,7 +92,7 @@ def page(engine: Engine, where: QueueFilter, sort: str = "age", after: tuple | N
     `offset`: only for jumps, as OFFSET walks the index). Oldest first for "age", most
     severe (then oldest) first for "severity"."""
     q = QueueItem
-    base = select(*_ROW).where(*_indexed(engine, where).conditions())
+    base = select(*_ROW).where(*conditions(engine, where))
     with engine.connect() as conn:
         if sort != "severity":
             query = base.order_by(q.opened_at, q.id)
@@ -126,11 +126,13 @@ def page(engine: Engine, where: QueueFilter, sort: str = "age", after: tuple | N
 def count(engine: Engine, where: QueueFilter) -> int:
     with engine.connect() as conn:
         return conn.scalar(select(func.count()).select_from(QueueItem)
-                           .where(*_indexed(engine, where).conditions()))
+                           .where(*conditions(engine, where)))
 
 
-def _indexed(engine: Engine, where: QueueFilter) -> QueueFilter:
-    return replace(where, use_index=available(engine, "exception_search"))
+def conditions(engine: Engine, where: QueueFilter) -> list:
+    """The filter's WHERE clauses for this cache (with its trigram index, if it has one):
+    every reader and every bulk action goes through here, so they match the same rows."""
+    return replace(where, use_index=available(engine, "exception_search")).conditions()
 
 
 @dataclass(frozen=True, slots=True)

@@ -100,13 +100,21 @@ def wake_snoozed(conn: Connection, now: int) -> int:
     """Snoozes that ran out: back to assigned (if someone has it) or open."""
     q = QueueItem
     due = (q.status == "snoozed", q.snoozed_until <= now)
-    conn.execute(insert(QueueAudit).from_select(
-        ["exception_id", "at", "actor", "action", "note"],
-        select(q.id, literal(now, Integer()), literal(REFRESH, String()),
-               literal("snooze ended", String()), literal(None, String())).where(*due)))
+    audit_each(conn, due, now, REFRESH, "snooze ended")
     return conn.execute(update(q).where(*due).values(
         status=case((q.assignee.is_not(None), "assigned"), else_="open"),
         snoozed_until=None)).rowcount
+
+
+def audit_each(conn: Connection, where, at: int, actor: str, action: str,
+               note: str | None = None) -> None:
+    """One audit row for every exception `where` matches, written set-based (before the
+    update that changes what `where` matches)."""
+    q = QueueItem
+    conn.execute(insert(QueueAudit).from_select(
+        ["exception_id", "at", "actor", "action", "note"],
+        select(q.id, literal(at, Integer()), literal(actor, String()),
+               literal(action, String()), literal(note, String())).where(*where)))
 
 
 def _audit(item_id: int, at: int, action: str, note: str | None = None) -> dict:
