@@ -84,6 +84,18 @@ def build_parser() -> argparse.ArgumentParser:
     queue.add_argument("--location", action="append", metavar="CODE", help="repeatable")
     queue.add_argument("--sort", choices=("age", "severity"), default="age")
     queue.add_argument("--json", action="store_true", help="a JSON list, one object each")
+
+    snap = commands.add_parser("snapshot", parents=[common],
+                               help="write an escalation packet headless (no TTY needed)")
+    snap.add_argument("sku", metavar="SKU")
+    snap.add_argument("--location", metavar="CODE", required=True)
+    snap.add_argument("--out", metavar="DIR", required=True,
+                      help="folder for lookup.svg, lookup.txt, packet.json, packet.md")
+    snap.add_argument("--symptom", metavar="N", type=int, default=10,
+                      help="what was seen, 1-10 (see FINDINGS.md; default 10: the numbers "
+                      "just don't match)")
+    snap.add_argument("--post", action="store_true",
+                      help="also POST packet.json to the [handoff] webhook")
     return parser
 
 
@@ -91,7 +103,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         handler = {None: _tui, "demo": _demo, "simulate": _simulate, "refresh": _refresh,
-                   "lookup": _lookup, "queue": _queue}
+                   "lookup": _lookup, "queue": _queue,
+                   "snapshot": _snapshot}
         return handler[args.command](args)
     except SeamdeskError as exc:
         print(f"seamdesk: {exc.message}", file=sys.stderr)
@@ -167,6 +180,19 @@ def _queue(args) -> int:
 
     desk = _desk(args, require_tokens=False)  # reads the cache only
     return print_queue(desk, args)
+
+
+def _snapshot(args) -> int:
+    from app.checklist.symptoms import symptom
+    from app.snapshot import run_snapshot
+
+    symptom(args.symptom)  # a bad number is bad input: before anything is read
+    if args.post and args.read_only:
+        raise UsageError("snapshot --post: not allowed with --read-only")
+    desk = _desk(args, require_tokens=False)  # reads the cache only
+    code = run_snapshot(desk, args.sku, args.location, Path(args.out), args.symptom,
+                        post=args.post)
+    return code
 
 
 def _parse_generate(text: str) -> tuple[int, int, int]:

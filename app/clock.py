@@ -78,3 +78,8 @@ def clock_text(epoch: float, now: float) -> str:
     moment = datetime.fromtimestamp(int(epoch), UTC)
     same_day = moment.date() == datetime.fromtimestamp(int(now), UTC).date()
     return moment.strftime("%H:%M UTC" if same_day else "%b %d %H:%M UTC")
+
+
+def stamp(epoch: float) -> str:
+    """A time that reads the same tomorrow (packets, checklists): '2026-11-30 09:40 UTC'."""
+    return datetime.fromtimestamp(int(epoch), UTC).strftime("%Y-%m-%d %H:%M UTC")

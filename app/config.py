@@ -79,6 +79,23 @@ class QueueSettings(_Section):
     recurrence_days: int = Field(14, ge=1)  # ... `recurring` within this many days
 
 
+class HandoffSettings(_Section):
+    """Where escalation packets go: a folder, and optionally a ticket webhook."""
+
+    packets_dir: str | None = None  # default: the user data dir's packets/ (relative: to
+    # this file's folder)
+    webhook_url: str | None = None  # packet.json is POSTed here when the operator sends it
+    token_env: str | None = None  # the webhook's bearer token comes from this variable
+    timeout_seconds: float = Field(10.0, gt=0, le=120)
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _http(cls, url: str | None) -> str | None:
+        if url is not None and not url.startswith(("http://", "https://")):
+            raise ValueError(f"{url!r} is not an http(s) URL")
+        return url
+
+
 class SystemSettings(_Section):
     kind: str
     base_url: str | None = None  # every kind but a folder's (required there)
@@ -192,6 +209,7 @@ class Settings(_Section):
     refresh: RefreshSettings = RefreshSettings()
     diagnosis: DiagnosisSettings = DiagnosisSettings()
     queue: QueueSettings = QueueSettings()
+    handoff: HandoffSettings = HandoffSettings()
     systems: dict[str, SystemSettings]
     locations: dict[str, dict[str, LocationId]] = {}
     owners: dict[str, str] = {}
@@ -275,7 +293,22 @@ class Config:
 
     def secrets(self) -> list[str]:
         """Every secret value in play, for redaction of anything that leaves the process."""
-        return [s.get_secret_value() for s in self.tokens.values() if s.get_secret_value()]
+        values = [s.get_secret_value() for s in self.tokens.values()]
+        return [v for v in (*values, self.webhook_token()) if v]
+
+    def packets_dir(self) -> Path:
+        """[handoff] packets_dir, resolved; default: the user data dir's packets/."""
+        configured = self.settings.handoff.packets_dir
+        if configured:
+            return resolve_folder(configured, self.path.parent)
+        from platformdirs import user_data_path
+
+        return user_data_path("seamdesk") / "packets"
+
+    def webhook_token(self) -> str | None:
+        """The ticket webhook's token, read from the environment when a packet is sent."""
+        env = self.settings.handoff.token_env
+        return os.environ.get(env) or None if env else None
 
     def thresholds(self) -> Thresholds:
         refresh, diagnosis = self.settings.refresh, self.settings.diagnosis

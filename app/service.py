@@ -11,6 +11,7 @@ import getpass
 import os
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from app.clock import Clock, system_clock
@@ -20,6 +21,13 @@ from app.records import RunSummary
 if TYPE_CHECKING:  # the database and HTTP stacks load on first use, after the first paint
     from sqlalchemy import Engine
 
+    from app.checklist.case import Case
+    from app.checklist.escalate import Outcome as PacketOutcome
+    from app.checklist.escalate import SvgRenderer
+    from app.checklist.packet import Listed
+    from app.checklist.state import Checklist
+    from app.checklist.steps import Step
+    from app.checklist.webhook import Sent
     from app.config import Config
     from app.lookup import SkuLookup
     from app.queue.query import Overview, QueueDetail, QueueFilter, QueueRow
@@ -66,6 +74,7 @@ class Desk:
         self.queue_outcome: Outcome | None = None  # the detectors' work in the last refresh
         self._engine_lock = threading.Lock()
         self._transport = transport
+        self._webhook_transport = None  # tests route the ticket webhook in-process
         self._sleep = sleep
 
     @property
@@ -145,6 +154,56 @@ class Desk:
             raise UsageError(f"read-only session: {action} is not allowed here")
         return act(self.engine, action, target, self.operator or "unknown", self.now(),
                    note=note, assignee=assignee, until=until)
+
+    # -- checklists and escalation packets ---------------------------------------------------
+    def start_checklist(self, sku: str, location: str | None, symptom: int) -> Checklist:
+        """A new checklist for a SKU at a location (default: the first with a finding),
+        saved at once so it can be resumed; UsageError for an unknown SKU or location."""
+        from app.checklist.case import gather
+        from app.checklist.state import Checklist, save
+        from app.checklist.symptoms import symptom as find_symptom
+
+        case = gather(self.engine, self.config, sku.strip(), location, find_symptom(symptom),
+                      self.now())
+        checklist = Checklist(case.sku, case.location, symptom, self.operator or "unknown",
+                              self.now())
+        save(self.engine, checklist, self.now())
+        return checklist
+
+    def open_checklist(self, checklist: Checklist) -> tuple[Case, list[Step]]:
+        """The checklist's steps as the cache fills them now."""
+        from app.checklist.escalate import open_case
+
+        return open_case(self.engine, self.config, checklist, self.now())
+
+    def save_checklist(self, checklist: Checklist) -> int:
+        from app.checklist.state import save
+
+        return save(self.engine, checklist, self.now())
+
+    def unfinished_checklists(self) -> list[Checklist]:
+        from app.checklist.state import unfinished
+
+        return unfinished(self.engine)
+
+    def packets(self) -> list[Listed]:
+        from app.checklist.packet import listed
+
+        return listed(self.config.packets_dir())
+
+    def write_packet(self, checklist: Checklist, render_svg: SvgRenderer,
+                     folder: Path | None = None) -> PacketOutcome:
+        from app.checklist.escalate import write_packet
+
+        return write_packet(self.engine, self.config, checklist, self.now(), render_svg, folder)
+
+    def send_packet(self, packet: dict) -> Sent:
+        """POST packet.json to the [handoff] webhook; the packet is on disk either way."""
+        from app.checklist.webhook import send
+
+        if self.read_only:
+            raise UsageError("read-only session: sending packets is not allowed here")
+        return send(self.config, packet, self._webhook_transport)
 
     async def reread(self, sku: str) -> list[SystemResult]:
         """Re-read one SKU (every location) from the three systems now."""

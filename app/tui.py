@@ -31,6 +31,8 @@ if TYPE_CHECKING:  # types only: the data layer loads after the first paint
 class SeamdeskApp(App):
     TITLE = "seamdesk"
     BINDINGS = [
+        # shown in the lookup screen's footer (its own binding); here for every other screen
+        Binding("c", "checklist", "Checklist", id="checklist", show=False),
         Binding("e", "queue", "Queue", id="queue"),
         Binding("s", "systems", "Systems", id="systems", show=False),
         Binding("question_mark,f1", "help", "Help", key_display="?/F1", id="help"),
@@ -94,6 +96,24 @@ class SeamdeskApp(App):
             self.pop_screen()
         else:
             self.push_screen(QueueScreen())
+
+    def action_checklist(self) -> None:
+        """c starts a checklist for what is on screen (the lookup's SKU and location, the
+        queue's exception), or lists the unfinished ones and the packets."""
+        from screens.symptoms import SymptomScreen, symptom_for
+
+        screen = self.screen
+        sku = location = code = None
+        if isinstance(screen, LookupScreen) and screen.result is not None:
+            sku, location = screen.result.sku, screen.location
+        elif (row := getattr(screen, "current", None)) is not None:  # the queue's cursor
+            sku, location, code = row.sku, row.location, row.code
+        self.push_screen(SymptomScreen(sku, location, symptom_for(code) if code else None))
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        if action == "checklist":  # already in one: keep the key (and the footer) free
+            return getattr(self.screen, "OFFERS_CHECKLIST", True)
+        return True
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):

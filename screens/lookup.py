@@ -72,9 +72,10 @@ class LookupScreen(DeskScreen):
     BINDINGS = [
         Binding("slash", "search", "Search", id="search"),
         Binding("r", "reread", "Re-read", id="reread"),
-        Binding("a", "tab('locations')", "Locations", id="locations"),
+        Binding("c", "app.checklist", "Checklist", id="start_checklist"),
+        Binding("a", "tab('locations')", "Locations", id="locations", show=False),
         Binding("f", "tab('findings')", "Findings", id="findings", show=False),
-        Binding("h", "tab('history')", "History", id="history"),
+        Binding("h", "tab('history')", "History", id="history", show=False),
         Binding("n", "next_location", "Next location", id="next_location", show=False),
         Binding("escape", "close_hits", "Close", show=False),
         Binding("down", "into_hits", show=False),

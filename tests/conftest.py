@@ -35,6 +35,8 @@ def clean_env(monkeypatch, tmp_path):
         if name.startswith(("TEXTUAL", "SEAMDESK_")) or name in ("NO_COLOR", "FORCE_COLOR",
                                                                  "COLORTERM"):
             monkeypatch.delenv(name, raising=False)
+    # Packets and anything else "under the user data dir" land in the test's folder.
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
     monkeypatch.setenv("SEAMDESK_SIM_TOKEN", TOKEN)
     monkeypatch.setenv("SEAMDESK_OPERATOR", "test-operator")
 

@@ -1,4 +1,5 @@
-"""Findings | All locations | History under the comparison. Imported and mounted after
+"""Findings | All locations | History under the comparison (their keys in the labels:
+the footer has no room for them at 80 columns). Imported and mounted after
 the lookup screen's first paint (the data table and tabs are the heaviest widgets on it)."""
 
 from __future__ import annotations
@@ -17,10 +18,10 @@ class DetailTabs(TabbedContent):
     def __init__(self) -> None:
         super().__init__(id="tabs", initial="findings")
         # What `with TabPane(...)` does inside a compose(), for a widget built outside one.
-        self.compose_add_child(TabPane("Findings", VerticalScroll(id="cards"), id="findings"))
-        self.compose_add_child(TabPane("All locations", LocationGrid(id="grid"),
+        self.compose_add_child(TabPane("Findings (f)", VerticalScroll(id="cards"), id="findings"))
+        self.compose_add_child(TabPane("All locations (a)", LocationGrid(id="grid"),
                                        id="locations"))
-        self.compose_add_child(TabPane("History", VerticalScroll(Static(id="timeline"),
+        self.compose_add_child(TabPane("History (h)", VerticalScroll(Static(id="timeline"),
                                                                  id="history-scroll"),
                                        id="history"))
 

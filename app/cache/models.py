@@ -279,3 +279,21 @@ class QueueAudit(SQLModel, table=True):
     actor: str
     action: str  # opened | updated | cleared | reopened | acknowledged | assigned | ...
     note: str | None = None
+
+
+class ChecklistRecord(SQLModel, table=True):
+    """A first-response checklist, saved as the operator works through it (an unfinished
+    one can be resumed); `state` is JSON: each step's confirmation and note, the handoff
+    sentence and owner, the packet written."""
+
+    __tablename__ = "checklist"
+    __table_args__ = (Index("ix_checklist_open", "finished_at", "updated_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    sku: str
+    location: str
+    symptom: int
+    operator: str
+    started_at: int
+    updated_at: int
+    finished_at: int | None = None  # when its packet was written
+    state: str
