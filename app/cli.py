@@ -85,6 +85,15 @@ def build_parser() -> argparse.ArgumentParser:
     queue.add_argument("--sort", choices=("age", "severity"), default="age")
     queue.add_argument("--json", action="store_true", help="a JSON list, one object each")
 
+    serve = commands.add_parser("serve", parents=[common],
+                                help="the app in a browser (textual-serve)")
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="address to listen on (default 127.0.0.1: this machine only)")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--public", action="store_true",
+                       help="allow a --host reachable from other machines (no authentication:"
+                       " put it behind an authenticating proxy)")
+
     snap = commands.add_parser("snapshot", parents=[common],
                                help="write an escalation packet headless (no TTY needed)")
     snap.add_argument("sku", metavar="SKU")
@@ -104,7 +113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         handler = {None: _tui, "demo": _demo, "simulate": _simulate, "refresh": _refresh,
                    "lookup": _lookup, "queue": _queue,
-                   "snapshot": _snapshot}
+                   "snapshot": _snapshot, "serve": _serve}
         return handler[args.command](args)
     except SeamdeskError as exc:
         print(f"seamdesk: {exc.message}", file=sys.stderr)
@@ -118,8 +127,11 @@ def _desk(args, *, require_tokens: bool):
     from app.service import Desk, resolve_operator
 
     path = config_module.discover(args.config)
-    config = config_module.load(path, require_tokens=require_tokens)
-    return Desk(config, operator=resolve_operator(args.operator), read_only=args.read_only)
+    config = config_module.load(path, require_tokens=False)
+    read_only = args.read_only or config.read_only
+    if require_tokens and not read_only:
+        config.check_tokens()
+    return Desk(config, operator=resolve_operator(args.operator), read_only=read_only)
 
 
 def _tui(args) -> int:
@@ -134,8 +146,11 @@ def _tui(args) -> int:
         from app import config as config_module  # are the slowest imports of all)
         from app.service import Desk
 
-        config = config_module.load(path, require_tokens=not args.read_only)
-        return Desk(config, operator=operator, read_only=args.read_only)
+        config = config_module.load(path, require_tokens=False)
+        read_only = args.read_only or config.read_only
+        if not read_only:
+            config.check_tokens()
+        return Desk(config, operator=operator, read_only=read_only)
 
     app = make_app(open_desk, operator=operator, read_only=args.read_only)
     app.run()
@@ -150,6 +165,8 @@ def _refresh(args) -> int:
     if args.read_only:
         raise UsageError("refresh: not allowed with --read-only")
     desk = _desk(args, require_tokens=True)
+    if desk.read_only:
+        raise UsageError(f"refresh: not allowed: {desk.config.path} sets [session] read_only")
     gc.freeze()  # start-up objects live for the whole run: no need to re-scan them
     results = run_refresh(desk, args.system, args.full)
     failed = [r.system for r in results if r.status != "complete"]
@@ -193,6 +210,16 @@ def _snapshot(args) -> int:
     code = run_snapshot(desk, args.sku, args.location, Path(args.out), args.symptom,
                         post=args.post)
     return code
+
+
+def _serve(args) -> int:
+    from app.serve import serve
+
+    if not 1 <= args.port <= 65535:
+        raise UsageError(f"--port: {args.port} is not a port number")
+    desk = _desk(args, require_tokens=False)  # the config is checked before anyone connects
+    serve(desk, args.host, args.port, public=args.public)
+    return 0
 
 
 def _parse_generate(text: str) -> tuple[int, int, int]:

@@ -79,6 +79,16 @@ class QueueSettings(_Section):
     recurrence_days: int = Field(14, ge=1)  # ... `recurring` within this many days
 
 
+class SessionSettings(_Section):
+    """How the terminal app behaves at a shared terminal or over SSH."""
+
+    read_only: bool = False  # as --read-only: no refresh, no queue actions, no sending
+    idle_timeout_seconds: int = Field(0, ge=0)  # clear the operator after this long idle
+    auto_refresh: bool = True  # refresh in the background every [refresh] interval_seconds
+    theme: str = "textual-dark"  # a Textual theme; ansi-dark / ansi-light follow the terminal
+    keys: dict[str, str] = {}  # binding id → keys, e.g. queue = "f2,e" (see help)
+
+
 class HandoffSettings(_Section):
     """Where escalation packets go: a folder, and optionally a ticket webhook."""
 
@@ -210,6 +220,7 @@ class Settings(_Section):
     diagnosis: DiagnosisSettings = DiagnosisSettings()
     queue: QueueSettings = QueueSettings()
     handoff: HandoffSettings = HandoffSettings()
+    session: SessionSettings = SessionSettings()
     systems: dict[str, SystemSettings]
     locations: dict[str, dict[str, LocationId]] = {}
     owners: dict[str, str] = {}
@@ -287,6 +298,19 @@ class Config:
             raise ConfigError(f"{self.path}: systems.{system}.token_env: ${env} is not set")
         return secret.get_secret_value()
 
+    def check_tokens(self) -> None:
+        """Every system's token is in the environment (a session that reads the systems
+        needs them; one that only reads the cache does not)."""
+        for role, system in self.systems.items():
+            if system.token_env is not None and role not in self.tokens:
+                raise ConfigError(
+                    f"{self.path}: systems.{role}.token_env: environment variable "
+                    f"{system.token_env} is not set (tokens come from the environment)")
+
+    @property
+    def read_only(self) -> bool:
+        return self.settings.session.read_only
+
     def folder(self, system: str) -> Path:
         """A folder kind's `path`, resolved against the config file's folder."""
         return resolve_folder(self.systems[system].path or "", self.path.parent)
@@ -358,12 +382,10 @@ def load(path: Path, *, require_tokens: bool = True) -> Config:
         value = os.environ.get(system.token_env)
         if value:
             tokens[role] = SecretStr(value)
-        elif require_tokens:
-            raise ConfigError(
-                f"{path}: systems.{role}.token_env: environment variable "
-                f"{system.token_env} is not set (tokens come from the environment)"
-            )
-    return Config(settings, path.resolve(), tokens)
+    config = Config(settings, path.resolve(), tokens)
+    if require_tokens:
+        config.check_tokens()
+    return config
 
 
 def _first_problem(exc: ValidationError) -> str:

@@ -49,6 +49,20 @@ class SystemHealth:
     unmapped_locations: tuple[str, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class Freshness:
+    """A system's age since its last good read, as the header shows it."""
+
+    name: str
+    label: str
+    age: int | None  # None: never read
+    stale: bool
+
+
+LABELS = {"wms": "WMS", "erp": "ERP", "storefront": "SF", "supplier": "SUP",
+          "middleware": "MW"}
+
+
 def resolve_operator(explicit: str | None) -> str:
     """--operator, else $SEAMDESK_OPERATOR, else the login name."""
     name = explicit or os.environ.get("SEAMDESK_OPERATOR")
@@ -92,6 +106,12 @@ class Desk:
         """Open the cache now rather than on first use (a bad [cache] url shows at once)."""
         _ = self.engine
 
+    def who(self) -> str:
+        """The operator an action is recorded under; nobody signed in refuses it."""
+        if not self.operator:
+            raise UsageError("nobody is signed in at this terminal: ctrl+o to give your name")
+        return self.operator
+
     def now(self) -> int:
         return int(self.clock())
 
@@ -110,6 +130,22 @@ class Desk:
                 name, settings.kind, last_good, age, age is None or age > stale_after,
                 status.rows if status else 0, status.last_run if status else None,
                 status.unmapped_locations if status else ()))
+        return result
+
+    def freshness(self) -> list[Freshness]:
+        """Every configured system's age since its last good read (one cheap query: the
+        header asks every half minute)."""
+        from app.cache.sku import system_rows
+
+        rows = system_rows(self.engine)
+        limit, now = self.config.settings.refresh.stale_after_seconds, self.now()
+        result = []
+        for name in self.config.systems:
+            row = rows.get(name)
+            last = row.last_good_read_at if row else None
+            age = None if last is None else max(0, now - last)
+            result.append(Freshness(name, LABELS.get(name, name), age,
+                                    age is None or age > limit))
         return result
 
     def lookup(self, sku: str, location: str | None = None) -> SkuLookup:
@@ -152,7 +188,7 @@ class Desk:
 
         if self.read_only:
             raise UsageError(f"read-only session: {action} is not allowed here")
-        return act(self.engine, action, target, self.operator or "unknown", self.now(),
+        return act(self.engine, action, target, self.who(), self.now(),
                    note=note, assignee=assignee, until=until)
 
     # -- checklists and escalation packets ---------------------------------------------------
@@ -165,8 +201,7 @@ class Desk:
 
         case = gather(self.engine, self.config, sku.strip(), location, find_symptom(symptom),
                       self.now())
-        checklist = Checklist(case.sku, case.location, symptom, self.operator or "unknown",
-                              self.now())
+        checklist = Checklist(case.sku, case.location, symptom, self.who(), self.now())
         save(self.engine, checklist, self.now())
         return checklist
 

@@ -10,22 +10,31 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from textual import work
+from textual import events, work
 from textual.app import App
 from textual.binding import Binding
+from textual.message import Message
 from textual.worker import Worker, WorkerState
 
-from app.errors import SeamdeskError
+from app.errors import ConfigError, SeamdeskError
 from screens.help import HelpScreen
 from screens.lookup import LookupScreen
 from screens.palette import SkuCommands
 from screens.status import StatusScreen
 
 if TYPE_CHECKING:  # types only: the data layer loads after the first paint
-    from app.service import Desk
+    from app.service import Desk, Freshness
+
+FRESHNESS_SECONDS = 30  # how often the header's ages are re-read from the cache
+IDLE_CHECK_SECONDS = 5
+
+
+class DataRefreshed(Message):
+    """A background refresh landed: screens showing cached data re-read it."""
 
 
 class SeamdeskApp(App):
@@ -36,6 +45,8 @@ class SeamdeskApp(App):
         Binding("e", "queue", "Queue", id="queue"),
         Binding("s", "systems", "Systems", id="systems", show=False),
         Binding("question_mark,f1", "help", "Help", key_display="?/F1", id="help"),
+        Binding("ctrl+o", "switch_operator", "Who is at the terminal", id="switch_operator",
+                show=False),
         Binding("q", "quit", "Quit", id="quit"),
     ]
     COMMANDS = App.COMMANDS | {SkuCommands}
@@ -50,6 +61,10 @@ class SeamdeskApp(App):
         self._opened = threading.Event()
         self._start = (sku, location)
         self.queue_filter = ""  # the queue screen's filter, kept while the app runs
+        self.freshness: tuple[Freshness, ...] = ()  # the header's ages, per system
+        self.refreshing: str | None = None  # a background refresh's progress, for the header
+        self.idle_timeout = 0  # seconds; 0: never (config [session])
+        self._last_input = time.monotonic()
 
     @property
     def desk(self) -> Desk:
@@ -65,7 +80,7 @@ class SeamdeskApp(App):
         return await asyncio.to_thread(lambda: self.desk)
 
     def on_mount(self) -> None:
-        self.sub_title = self.operator + (" · read-only" if self.read_only else "")
+        self.refresh_headers()
         self.push_screen(LookupScreen(*self._start))
         # After the first paint: the opening thread's imports would compete for the GIL.
         self.call_after_refresh(self._open_desk)
@@ -76,11 +91,128 @@ class SeamdeskApp(App):
             desk = self._opener()
             desk.open_cache()  # now, so a bad [cache] url ends the app with exit code 2
             self._desk = desk
+            self.call_from_thread(self._start_session, desk)
         except SeamdeskError as exc:
             self.failure = exc
             self.call_from_thread(self.exit, return_code=2)
         finally:
             self._opened.set()
+
+    # -- the session: settings, freshness, background refresh, who is at the terminal ------
+    def _start_session(self, desk: Desk) -> None:
+        session = desk.config.settings.session
+        try:
+            self._apply_look(session.theme, session.keys)
+        except ConfigError as exc:
+            self.failure = exc
+            self.exit(return_code=2)
+            return
+        self.read_only = desk.read_only
+        self.idle_timeout = session.idle_timeout_seconds
+        self.update_freshness()
+        self.set_interval(FRESHNESS_SECONDS, self.update_freshness)
+        if self.idle_timeout:
+            self.set_interval(min(IDLE_CHECK_SECONDS, self.idle_timeout), self._check_idle)
+        if session.auto_refresh and not desk.read_only:
+            self.set_interval(desk.config.settings.refresh.interval_seconds,
+                              self.background_refresh)
+        self.refresh_headers()
+
+    def _apply_look(self, theme: str, keys: dict[str, str]) -> None:
+        """The theme and key overrides from config [session]; unknown names are config
+        errors (exit 2), like every other mistake in the file."""
+        path = self._desk.config.path if self._desk else "config"
+        if theme not in self.available_themes:
+            raise ConfigError(f"{path}: session.theme: unknown theme {theme!r} (themes: "
+                              f"{', '.join(sorted(self.available_themes))})")
+        known = {b.id for b in binding_catalogue() if b.id}
+        for binding_id in keys:
+            if binding_id not in known:
+                raise ConfigError(f"{path}: session.keys.{binding_id}: no such action "
+                                  f"(actions: {', '.join(sorted(known))})")
+        self.theme = theme
+        if keys:
+            self.set_keymap(keys)
+
+    def refresh_headers(self) -> None:
+        from widgets.status_header import StatusHeader
+
+        # Textual's own Header (a screen not yet on StatusHeader) shows the sub-title.
+        self.sub_title = self.operator + (" · read-only" if self.read_only else "")
+        for screen in self.screen_stack:
+            for header in screen.query(StatusHeader):
+                header.refresh()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="freshness")
+    def update_freshness(self) -> None:
+        freshness = tuple(self.desk.freshness())
+        self.call_from_thread(self._show_freshness, freshness)
+
+    def _show_freshness(self, freshness: tuple[Freshness, ...]) -> None:
+        self.freshness = freshness
+        self.refresh_headers()
+
+    @work(exclusive=True, exit_on_error=False, group="autorefresh")
+    async def background_refresh(self) -> None:
+        """Every [refresh] interval: read the systems without blocking anything; failures
+        are toasts naming the system and the reason, the old numbers stay with their age."""
+        from app.refresh import RefreshBusy
+
+        desk = await self.open_desk()
+        done: dict[str, int] = {}
+
+        def progress(system: str, _pages: int, rows: int) -> None:
+            done[system] = rows
+            self.refreshing = f"refreshing {', '.join(done)}… {sum(done.values())} rows"
+            self.refresh_headers()
+
+        self.refreshing = "refreshing…"
+        self.refresh_headers()
+        try:
+            results = await desk.refresh(progress=progress)
+        except RefreshBusy:
+            return  # another refresher (cron, a second terminal) is at it: its data arrives
+        finally:
+            self.refreshing = None
+            self.refresh_headers()
+        for result in results:
+            if result.status != "complete":
+                self.notify(result.summary(), title=f"{result.system} refresh {result.status}",
+                            severity="error", timeout=15, markup=False)
+        self.update_freshness()
+        for screen in self.screen_stack:
+            screen.post_message(DataRefreshed())
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key | events.MouseDown):
+            self._last_input = time.monotonic()
+        await super().on_event(event)
+
+    def _check_idle(self) -> None:
+        """Idle past the timeout: nobody is at the terminal any more. Forget the operator
+        and go back to the lookup screen, so the next person starts clean."""
+        if not self.operator or time.monotonic() - self._last_input < self.idle_timeout:
+            return
+        self.set_operator("")
+        while len(self.screen_stack) > 2:
+            self.pop_screen()
+        self.notify("Idle: the operator was signed out. ctrl+o to sign in.", timeout=30)
+
+    def set_operator(self, name: str) -> None:
+        self.operator = name
+        if self._desk is not None:
+            self._desk.operator = name
+        self.refresh_headers()
+
+    def action_switch_operator(self) -> None:
+        from screens.operator import OperatorScreen
+
+        def chosen(name: str | None) -> None:
+            if name:
+                self.set_operator(name)
+                self.notify(f"Operator: {name}", markup=False)
+
+        self.push_screen(OperatorScreen(self.operator), chosen)
 
     def action_systems(self) -> None:
         """s opens the systems screen; s (or escape) there goes back."""
@@ -115,6 +247,24 @@ class SeamdeskApp(App):
             return getattr(self.screen, "OFFERS_CHECKLIST", True)
         return True
 
+    def get_system_commands(self, screen):
+        """The command palette offers every action, not only the ones in the footer."""
+        from textual.app import SystemCommand
+
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Start a checklist", "symptom, six steps, escalation packet",
+                            self.action_checklist)
+        yield SystemCommand("Exception queue", "every divergence found, owned",
+                            self.action_queue)
+        yield SystemCommand("Systems", "each system's last refresh, rows and runs",
+                            self.action_systems)
+        yield SystemCommand("Switch operator", "who is at the terminal",
+                            self.action_switch_operator)
+        if not self.read_only:
+            yield SystemCommand("Refresh now", "read every system in the background",
+                                self.background_refresh)
+        yield SystemCommand("Help", "keys, and what each finding means", self.action_help)
+
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.screen))
@@ -138,6 +288,19 @@ class SeamdeskApp(App):
         else:
             self.notify(f"{type(error).__name__}: {error}", title="Unexpected error",
                         severity="error", timeout=10, markup=False)
+
+
+def binding_catalogue() -> list[Binding]:
+    """Every binding of the app and its screens (for key overrides and help)."""
+    from screens.checklist import ChecklistScreen
+    from screens.queue import QueueScreen
+    from screens.symptoms import SymptomScreen
+
+    found = []
+    for owner in (SeamdeskApp, LookupScreen, StatusScreen, QueueScreen, SymptomScreen,
+                  ChecklistScreen):
+        found += [b for b in owner.BINDINGS if isinstance(b, Binding)]
+    return found
 
 
 def make_app(desk: Desk | Callable[[], Desk], sku: str | None = None,

@@ -16,12 +16,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
-from textual.widgets import Footer, Header, Input, Static, Tab, Tabs
+from textual.widgets import Footer, Input, Static, Tab, Tabs
 
 from app.checklist.state import STEPS
 from app.checklist.steps import handoff_sentence, lead_finding, owner_text
 from app.checklist.symptoms import symptom
 from screens.base import DeskScreen
+from widgets.status_header import StatusHeader
 
 if TYPE_CHECKING:
     from app.checklist.case import Case
@@ -82,7 +83,7 @@ class ChecklistScreen(DeskScreen):
         self.outcome: Outcome | None = None
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield StatusHeader()
         yield Static(id="case-title")
         yield Tabs(*(Tab(f"· {n} {name}", id=f"step-{n}") for n, name in enumerate(SHORT, 1)),
                    id="steps")

@@ -17,7 +17,6 @@ from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import (
     Footer,
-    Header,
     Input,
     OptionList,
     Static,
@@ -29,6 +28,7 @@ from screens.base import DeskScreen
 from widgets.count_panel import CountPanel, HandoffLine
 from widgets.finding_card import FindingCard
 from widgets.history_view import history_text
+from widgets.status_header import StatusHeader
 
 if TYPE_CHECKING:  # types only: the data layer loads after the first paint
     from app.lookup import LocationLookup, SkuLookup
@@ -90,7 +90,7 @@ class LookupScreen(DeskScreen):
         self._hits_for: str | None = None  # the query the hit list answers
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield StatusHeader()
         yield Input(placeholder="Type a SKU or item name  (/ to search, enter to open)",
                     id="search")
         yield OptionList(id="hits")
@@ -218,6 +218,9 @@ class LookupScreen(DeskScreen):
     def on_screen_resume(self) -> None:
         self.reload()  # back from the systems screen, perhaps after a refresh
 
+    def on_data_refreshed(self, _message) -> None:  # a background refresh landed
+        self.reload()
+
     @property
     def current(self) -> LocationLookup | None:
         if self.result is None or self.location is None:
@@ -319,5 +322,6 @@ class LookupScreen(DeskScreen):
                         severity="error", timeout=10, markup=False)
         if not failed:
             self.notify(f"{message.sku}: fresh numbers from all three systems.", markup=False)
+        self.app.update_freshness()
         if self.result is not None and self.result.sku == message.sku:
             self.load(message.sku, self.location)

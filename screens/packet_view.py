@@ -12,9 +12,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.message import Message
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Footer, Static
 
 from screens.base import DeskScreen
+from widgets.status_header import StatusHeader
 
 
 class PacketRead(Message):
@@ -37,7 +38,7 @@ class PacketView(DeskScreen):
         self.packet: dict | None = None
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield StatusHeader()
         yield Static(Text(str(self.folder), style="dim"), id="case-title")
         with VerticalScroll(id="packet-scroll"):
             yield Static(id="packet-text")

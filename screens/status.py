@@ -13,10 +13,11 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Footer, Static
 
 from app.clock import age_text, iso
 from screens.base import DeskScreen
+from widgets.status_header import StatusHeader
 
 if TYPE_CHECKING:  # types only: the data layer loads after the first paint
     from app.refresh import SystemResult
@@ -53,7 +54,7 @@ class StatusScreen(DeskScreen):
         self.systems: list[SystemHealth] = []
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield StatusHeader()
         yield Static("Systems", id="title")
         yield DataTable(id="systems", cursor_type="row", zebra_stripes=True)
         yield Static(id="detail")
@@ -126,6 +127,10 @@ class StatusScreen(DeskScreen):
         if not failed:
             rows = sum(r.rows for r in message.results)
             self.notify(f"Refresh complete: {rows:,} rows read.")
+        self.load()
+        self.app.update_freshness()
+
+    def on_data_refreshed(self, _message) -> None:  # a background refresh landed
         self.load()
 
 

@@ -11,12 +11,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.message import Message
-from textual.widgets import Footer, Header, Input, OptionList, Static, TabbedContent, TabPane
+from textual.widgets import Footer, Input, OptionList, Static, TabbedContent, TabPane
 from textual.widgets.option_list import Option
 
 from app.checklist.symptoms import SYMPTOMS, symptom
 from app.clock import stamp
 from screens.base import DeskScreen
+from widgets.status_header import StatusHeader
 
 if TYPE_CHECKING:
     from app.checklist.packet import Listed
@@ -58,7 +59,7 @@ class SymptomScreen(DeskScreen):
         self._packets: list[Listed] = []
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield StatusHeader()
         with TabbedContent(id="tabs", initial="start"):
             with TabPane("Start", id="start"):
                 with Horizontal(id="where"):

@@ -182,3 +182,24 @@ def test_snapshot_of_each_step(step, size, snap_compare, config, sim, world, eng
         await settle(pilot)
 
     assert snap_compare(app, terminal_size=size, run_before=at_step)
+
+
+async def test_c_on_a_queue_row_starts_its_checklist_with_the_matching_symptom(config, sim,
+                                                                             world, engine):
+    await seed(config, sim, world, engine)
+    app = make_app(make_desk(config, sim))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("escape", "e")
+        await settle(pilot)
+        await pilot.press("slash", *"code:short-pick-risk", "enter")
+        await settle(pilot)
+        await pilot.press("c")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, SymptomScreen)
+        assert screen.query_one("#sku", Input).value == "TEE-BLK-M"
+        assert screen.query_one("#location", Input).value == "DAL1"
+        await pilot.press("enter")  # the suggested symptom: 7, the short pick
+        await settle(pilot)
+        assert isinstance(app.screen, ChecklistScreen) and app.screen.checklist.symptom == 7

@@ -41,9 +41,14 @@ def make_desk(config, sim, at=AFTER + 600, read_only=False) -> Desk:
 
 
 async def settle(pilot) -> None:
+    """Workers done and their results drawn; a focused input's cursor steady (its blink
+    timer would otherwise decide what a snapshot on a busy machine shows)."""
     for _ in range(3):
         await pilot.app.workers.wait_for_complete()
         await pilot.pause()
+    for field in pilot.app.screen.query(Input):
+        field.cursor_blink = False
+    await pilot.pause()
 
 
 async def test_typing_searches_and_enter_opens_the_sku(config, sim, world, engine):

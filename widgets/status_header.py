@@ -1,0 +1,74 @@
+"""The header every screen shows: where you are, who is at the terminal, whether the
+session is read-only, and how fresh each system is (age since its last good read, marked
+and coloured once stale), plus a background refresh's progress.
+
+It reads that state from the app (`operator`, `read_only`, `freshness`, `refreshing`) and
+is redrawn by `SeamdeskApp.refresh_headers()` when any of it changes. Colour is never the
+only signal: a stale system also carries "!", so 16 colours and NO_COLOR read the same.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widget import Widget
+
+MAX_OPERATOR = 16  # columns; a shared terminal shows who, not a full name
+
+
+def age_short(seconds: int | None) -> str:
+    """'now', '4m', '2h', '3d', or 'never'."""
+    if seconds is None:
+        return "never"
+    if seconds < 60:
+        return "now"
+    if seconds < 3600:
+        return f"{seconds // 60}m"
+    if seconds < 86400:
+        return f"{seconds // 3600}h"
+    return f"{seconds // 86400}d"
+
+
+class StatusHeader(Widget):
+    DEFAULT_CSS = """
+    StatusHeader {
+        dock: top;
+        height: 1;
+        background: $panel;
+        color: $foreground;
+    }
+    """
+
+    def render(self) -> Text:
+        app = self.app
+        left = Text(" seamdesk", style="bold")
+        if self.screen.title and self.screen.title != "seamdesk":
+            left.append(f" · {self.screen.title}")
+        left.append("  ")
+        operator = getattr(app, "operator", "") or ""
+        if operator:
+            shown = operator if len(operator) <= MAX_OPERATOR else operator[:MAX_OPERATOR - 1] + "…"
+            left.append(shown, style="bold")
+        else:
+            left.append("no operator (ctrl+o)", style="bold reverse")
+        if getattr(app, "read_only", False):
+            left.append(" ")
+            left.append(" READ-ONLY ", style="bold reverse")
+        right = Text()
+        refreshing = getattr(app, "refreshing", None)
+        if refreshing:
+            right.append(f"{refreshing}  ", style="italic")
+        for fresh in getattr(app, "freshness", ()):
+            right.append(f"{fresh.label} ", style="dim")
+            age = age_short(fresh.age)
+            if fresh.stale:
+                right.append(f"{age}!", style="bold red")
+            else:
+                right.append(age, style="green")
+            right.append("  ")
+        right.rstrip()
+        right.append(" ")
+        gap = self.size.width - left.cell_len - right.cell_len
+        if gap < 1:  # narrow: the freshness wins over the screen's name
+            left.truncate(max(0, self.size.width - right.cell_len - 1), overflow="ellipsis")
+            gap = max(1, self.size.width - left.cell_len - right.cell_len)
+        return Text.assemble(left, " " * gap, right)
