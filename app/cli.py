@@ -23,7 +23,8 @@ class _Parser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> None:  # one line, exit 2 (argparse prints usage too)
-        raise UsageError(f"{self.prog}: {message} (see --help)")
+        command = self.prog.removeprefix("seamdesk").strip()  # main() says "seamdesk: "
+        raise UsageError(f"{command + ': ' if command else ''}{message} (see --help)")
 
 
 def _global_options(parser: argparse.ArgumentParser, defaults: bool) -> None:
@@ -116,10 +117,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                    "snapshot": _snapshot, "serve": _serve}
         return handler[args.command](args)
     except SeamdeskError as exc:
-        print(f"seamdesk: {exc.message}", file=sys.stderr)
+        print(f"seamdesk: {one_line(exc.message)}", file=sys.stderr)
         return 2 if isinstance(exc, UsageError) else 1
     except KeyboardInterrupt:
         return 130
+
+
+def one_line(text: str) -> str:
+    """An error quotes what it was given; a newline or an escape sequence in that must not
+    break the one line (or reach the terminal as a command): show them escaped."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def _desk(args, *, require_tokens: bool):

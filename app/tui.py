@@ -64,7 +64,8 @@ class SeamdeskApp(App):
         self.freshness: tuple[Freshness, ...] = ()  # the header's ages, per system
         self.refreshing: str | None = None  # a background refresh's progress, for the header
         self.idle_timeout = 0  # seconds; 0: never (config [session])
-        self._last_input = time.monotonic()
+        self.idle_clock: Callable[[], float] = time.monotonic  # tests move it by hand
+        self._last_input = self.idle_clock()
 
     @property
     def desk(self) -> Desk:
@@ -185,13 +186,13 @@ class SeamdeskApp(App):
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.Key | events.MouseDown):
-            self._last_input = time.monotonic()
+            self._last_input = self.idle_clock()
         await super().on_event(event)
 
     def _check_idle(self) -> None:
         """Idle past the timeout: nobody is at the terminal any more. Forget the operator
         and go back to the lookup screen, so the next person starts clean."""
-        if not self.operator or time.monotonic() - self._last_input < self.idle_timeout:
+        if not self.operator or self.idle_clock() - self._last_input < self.idle_timeout:
             return
         self.set_operator("")
         while len(self.screen_stack) > 2:

@@ -77,12 +77,17 @@ async def test_idle_timeout_signs_out_and_returns_to_the_lookup(config, sim, wor
     cfg = with_session(config, "idle_timeout_seconds = 1\nauto_refresh = false\n")
     app = make_app(make_desk(cfg, sim))
     texts = recorder(app)
+    now = [1000.0]
+    app.idle_clock = lambda: now[0]
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         await pilot.press("escape", "e")
         await settle(pilot)
         assert isinstance(app.screen, QueueScreen)
-        await asyncio.sleep(2.5)  # nobody touches the keyboard
+        await asyncio.sleep(1.5)  # the check runs every second: still someone there
+        assert isinstance(app.screen, QueueScreen) and app.operator == "test-operator"
+        now[0] += 2  # nobody touches the keyboard for two seconds
+        await asyncio.sleep(1.5)
         await pilot.pause()
         assert isinstance(app.screen, LookupScreen) and app.operator == ""
         assert "no operator (ctrl+o)" in header(app)
