@@ -15,6 +15,7 @@ from pathlib import Path
 
 from app import __version__
 from app.errors import SeamdeskError, UsageError
+from app.plain import visible
 
 
 class _Parser(argparse.ArgumentParser):
@@ -117,16 +118,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                    "snapshot": _snapshot, "serve": _serve}
         return handler[args.command](args)
     except SeamdeskError as exc:
-        print(f"seamdesk: {one_line(exc.message)}", file=sys.stderr)
+        # An error quotes what it was given: a newline or an escape sequence in that must
+        # not break the one line (or reach the terminal as a command).
+        print(f"seamdesk: {visible(exc.message, one_line=True)}", file=sys.stderr)
         return 2 if isinstance(exc, UsageError) else 1
     except KeyboardInterrupt:
         return 130
-
-
-def one_line(text: str) -> str:
-    """An error quotes what it was given; a newline or an escape sequence in that must not
-    break the one line (or reach the terminal as a command): show them escaped."""
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def _desk(args, *, require_tokens: bool):
@@ -193,9 +190,9 @@ def _lookup(args) -> int:
     if args.json:
         objects = [loc.as_json() for loc in result.locations]
         payload = objects[0] if args.location else objects
-        print(json.dumps(payload, indent=2, ensure_ascii=False))
+        print(json.dumps(payload, indent=2, ensure_ascii=False))  # JSON escapes controls
     else:
-        print(render_text(result))
+        print(visible(render_text(result)))
     return 0
 
 

@@ -10,6 +10,7 @@ import orjson
 from app.clock import iso, span_text
 from app.diagnosis.catalogue import CATALOGUE
 from app.errors import UsageError
+from app.plain import visible
 from app.queue.query import STATUSES, QueueFilter, QueueRow
 from app.service import Desk
 
@@ -38,7 +39,7 @@ def print_queue(desk: Desk, args) -> int:
                 out.write(("\n  " if first else ",\n  ") + orjson.dumps(
                     _as_json(row, owners, now)).decode())
             else:
-                out.write(_line(row, now) + "\n")
+                out.write(visible(_line(row, now), one_line=True) + "\n")
             first = False
         after = rows[-1].cursor(args.sort)
     if args.json:

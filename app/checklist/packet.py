@@ -25,18 +25,18 @@ from app.checklist.symptoms import symptom
 from app.clock import iso, stamp, to_epoch
 from app.diagnosis.compare import QUANTITIES
 from app.diagnosis.orders import context_lines
+from app.plain import visible
 from app.records import COMPARED, TITLES
 
 FORMAT = 1  # packet.json's own version: bump when a key changes meaning
 FILES = ("packet.md", "packet.json", "lookup.txt", "lookup.svg")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _MARKDOWN = re.compile(r"([\\`*_\[\]<|~])")  # what can start markup mid-line
 
 
 def clean(text: str, secrets: list[str]) -> str:
     for secret in secrets:
         text = text.replace(secret, "[redacted]")
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    return visible(text)
 
 
 def _clean_all(value, secrets: list[str]):
