@@ -22,6 +22,7 @@ from app.cache.sku import (
 from app.clock import age_text, clock_text, iso
 from app.config import Config
 from app.diagnosis import diagnose
+from app.diagnosis.catalogue import routed_to
 from app.diagnosis.compare import QUANTITIES, cell_conflicts, last_known_good
 from app.diagnosis.evidence import (
     Event,
@@ -31,8 +32,18 @@ from app.diagnosis.evidence import (
     Thresholds,
     is_stale,
 )
+from app.diagnosis.orders import OrderView, order_findings, order_json, order_views
 from app.errors import UsageError
 from app.records import COMPARED, Observation, OpenMessage
+
+
+@dataclass(frozen=True, slots=True)
+class LocatedOrder:
+    """An order line of the SKU here, as the ERP, the WMS and the supplier hold it."""
+
+    view: OrderView
+    findings: tuple[Finding, ...]
+    block: dict  # order_json: the cross-system context, times as ISO text
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +62,7 @@ class LocationLookup:
     history: tuple[Observation, ...] = ()  # every version here, newest first
     events: tuple[Event, ...] = ()  # newest first
     messages: tuple[OpenMessage, ...] = ()  # open middleware errors, newest first
+    orders: tuple[LocatedOrder, ...] = ()  # its findings are in `findings` too
 
     @property
     def broken(self) -> set[str]:
@@ -90,7 +102,9 @@ class LocationLookup:
                     {"system": m.system, "error_id": m.error_id, "flow": m.flow,
                      "handoff": m.handoff, "occurred_at": iso(m.occurred_at), "code": m.code,
                      "classification": m.classification, "message": m.message}
-                    for m in self.messages]}
+                    for m in self.messages],
+                "orders": [{**o.block, "findings": [f.code for f in o.findings]}
+                           for o in self.orders]}
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,9 +142,11 @@ def lookup(engine: Engine, config: Config, sku: str, now: int,
     codes = [location] if location else sorted(
         grouped, key=lambda code: (code not in facts.locations, code))
     result = SkuLookup(facts.sku, facts.name, facts.pack, systems=systems)
+    views = order_views(list(facts.orders), supplier_read="supplier" in config.systems)
     for code in codes:
+        here = [v for v in views if v.location in (code, None)]
         result.locations.append(_at_location(engine, config, facts, code, grouped, th,
-                                             systems, now))
+                                             systems, now, here))
     return result
 
 
@@ -171,10 +187,16 @@ def system_states(facts: SkuFacts, config: Config) -> dict[str, SystemState]:
 
 def _at_location(engine: Engine, config: Config, facts: SkuFacts, code: str,
                  grouped: dict[str, dict[str, Observation]], th: Thresholds,
-                 systems: dict[str, SystemState], now: int) -> LocationLookup:
+                 systems: dict[str, SystemState], now: int,
+                 views: list[OrderView]) -> LocationLookup:
     evidence, versions = evidence_at(facts, code, grouped, systems, now)
     counts, mapped = evidence.counts, evidence.mapped
-    findings = diagnose(evidence, th, config.settings.owners)
+    owners = config.settings.owners
+    findings = diagnose(evidence, th, owners)
+    orders = tuple(LocatedOrder(view, tuple(replace(f, owner_name=routed_to(f.code, owners))
+                                            for f in order_findings(view, now, th)),
+                                order_json(view)) for view in views)
+    findings += [f for order in orders for f in order.findings]
     agreement = last_known_good(versions, th) if mapped else None
     agreed, diverged = (agreement.last_agreed_at, agreement.diverged_at) if agreement \
         else (None, None)
@@ -187,7 +209,8 @@ def _at_location(engine: Engine, config: Config, facts: SkuFacts, code: str,
              for name in COMPARED}
     return LocationLookup(facts.sku, code, evidence.location_name, mapped, now, counts,
                           stale, findings, cell_conflicts(counts, th), agreed, diverged,
-                          evidence.history, tuple(reversed(evidence.events)), evidence.messages)
+                          evidence.history, tuple(reversed(evidence.events)), evidence.messages,
+                          orders)
 
 
 def _closest(engine: Engine, sku: str) -> str:

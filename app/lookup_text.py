@@ -10,6 +10,7 @@ import textwrap
 from app.clock import age_text, clock_text
 from app.diagnosis.compare import QUANTITIES
 from app.diagnosis.evidence import LABELS
+from app.diagnosis.orders import context_lines
 from app.lookup import LocationLookup, SkuLookup
 from app.records import COMPARED as SYSTEMS
 from app.records import TITLES
@@ -76,6 +77,9 @@ def render_location(loc: LocationLookup, result: SkuLookup) -> str:
             lines += _wrap(f"first action: {finding.first_action}")
     else:
         lines += ["", "findings: none; the systems agree."]
+    for order in loc.orders:
+        lines += ["", f"order {order.view.document} ({order.view.erp.kind or 'order'} line "
+                  f"of {loc.sku}):", *context_lines(order.block, loc.now)]
     return "\n".join(lines)
 
 

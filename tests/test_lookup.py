@@ -18,7 +18,8 @@ HISTORY_AT = to_epoch("2026-11-30T08:00:00Z")
 # (sku, location) → the findings the demo plants there (throttled-sync is everywhere:
 # the storefront throttles every 4th request).
 PLANTED = {
-    ("TEE-BLK-M", "DAL1"): {"downstream-drift"},
+    ("TEE-BLK-M", "DAL1"): {"downstream-drift", "amendment-after-release",  # and PO-1042
+                            "short-pick-risk"},
     ("HOOD-GRY-L", "DAL1"): {"upstream-drift"},
     ("SOCK-WHT-3P", "ATL1"): {"upstream-drift"},
     ("CAP-NVY", "RNO1"): {"both-handoffs"},
@@ -228,3 +229,21 @@ async def test_a_location_with_only_history_does_not_crash(seeded, config, sim, 
 
 async def test_locations_match_in_any_case(seeded, config):
     assert lookup(seeded, config, "TEE-BLK-M", AFTER, "dal1").locations[0].location == "DAL1"
+
+
+async def test_order_lines_at_the_location_come_with_their_context(seeded, config, capsys):
+    loc = lookup(seeded, config, "TEE-BLK-M", AFTER + 60, "DAL1").locations[0]
+    (order,) = loc.orders
+    assert order.view.document == "PO-1042"
+    assert [f.code for f in order.findings] == ["amendment-after-release", "short-pick-risk"]
+    owners = config.settings.owners
+    assert order.findings[0].owner_name == \
+        f"{owners['procurement']} + {owners['warehouse_lead']}"  # both, by name
+    elsewhere = lookup(seeded, config, "TEE-BLK-M", AFTER + 60, "ATL1").locations[0]
+    assert elsewhere.orders == ()
+    payload = loc.as_json()["orders"][0]
+    assert (payload["erp"]["quantity"], payload["wms"]["quantity"]) == (60, 40)
+    assert main(["--config", str(config.path), "lookup", "TEE-BLK-M", "--location", "DAL1"]) == 0
+    out = capsys.readouterr().out
+    assert "order PO-1042 (purchase line of TEE-BLK-M):" in out
+    assert "WMS        pick 40 · picked 40" in out

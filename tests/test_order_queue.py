@@ -16,10 +16,10 @@ from app.cache.models import OrderLineRecord, QueueAudit, QueueItem
 from app.cache.writer import CacheWriter
 from app.cli import main
 from app.diagnosis.evidence import Thresholds
-from app.diagnosis.orders import OrderView, context_lines, order_findings, order_json
+from app.diagnosis.orders import OrderView, context_lines, document_key, order_findings, order_json
 from app.errors import ConfigError
 from app.queue import query
-from app.queue.orders import detect_orders, document_key
+from app.queue.orders import detect_orders
 from app.queue.store import Outcome
 from app.records import OrderLine, OrderLineRow, Page, RunStats
 from app.simulator.server import write_config

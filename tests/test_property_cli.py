@@ -6,6 +6,7 @@ reaches the network)."""
 from __future__ import annotations
 
 import io
+import os
 import tomllib
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
@@ -103,7 +104,8 @@ def assert_clean(code: int, err: str) -> None:
         assert err.count("\n") == 1 and err.startswith(("seamdesk: ", "usage:")), err
 
 
-SETTINGS = settings(max_examples=int(__import__("os").environ.get("SEAMDESK_PROPERTY_EXAMPLES", 120)), deadline=None, database=None,
+EXAMPLES = int(os.environ.get("SEAMDESK_PROPERTY_EXAMPLES", "120"))  # more, by hand
+SETTINGS = settings(max_examples=EXAMPLES, deadline=None, database=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture,
                                            HealthCheck.too_slow])
 

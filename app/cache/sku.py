@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, Engine
 
-from app.records import Observation, OpenMessage, RunSummary
+from app.records import Observation, OpenMessage, OrderLine, RunSummary
 
 MAX_HISTORY = 200  # versions per SKU (newest); enough for every location's timeline
 MAX_EVENTS = 200
@@ -39,6 +39,8 @@ _MESSAGES = (  # a seek on ix_middleware_error_sku, read newest first in index o
     "SELECT system, error_id, flow, handoff, location, occurred_at, code, message,"
     " classification FROM middleware_error WHERE sku = ? AND resolved = ?"
     " ORDER BY occurred_at DESC LIMIT ?")
+_ORDERS = (  # a seek on ix_order_line_sku: every system's view of the SKU's order lines
+    f"SELECT {', '.join(OrderLine.__slots__)} FROM order_line WHERE sku = ?")
 _SYSTEM_ROWS = "SELECT name, kind, last_good_read_at FROM system"
 _RUNS = (
     "SELECT id, system, mode, status, started_at, finished_at, pages, rows, requests,"
@@ -99,6 +101,7 @@ class SkuFacts:
     locations: dict[str, str | None]  # mapped code → name
     unmapped: dict[str, str | None]  # "system:external id" → its name in that system
     messages: tuple[OpenMessage, ...] = ()  # open middleware errors, newest first
+    orders: tuple[OrderLine, ...] = ()  # each system's view of the SKU's order lines
 
 
 def sku_facts(engine: Engine, sku: str) -> SkuFacts:
@@ -110,7 +113,9 @@ def sku_facts(engine: Engine, sku: str) -> SkuFacts:
         history = read.rows(_HISTORY, sku, MAX_HISTORY)
         events = read.rows(_EVENTS, sku, MAX_EVENTS)
         messages = read.rows(_MESSAGES, sku, False, MAX_MESSAGES)
-    return _facts(sku, item[0] if item else None, current, history, events, shared, messages)
+        orders = read.rows(_ORDERS, sku)
+    return _facts(sku, item[0] if item else None, current, history, events, shared, messages,
+                  orders)
 
 
 BATCH = 500  # SKUs per IN list: well under every driver's parameter limit
@@ -162,7 +167,7 @@ def _shared(read: _Reader) -> tuple[dict, dict, dict]:
 
 
 def _facts(sku: str, item, current_rows, history_rows, event_rows, shared,
-           message_rows=()) -> SkuFacts:
+           message_rows=(), order_rows=()) -> SkuFacts:
     current, stored = [], {}
     for row in current_rows:
         current.append(Observation(*row[:8], max(row[8], row[9] or 0, row[10] or 0)))
@@ -172,7 +177,8 @@ def _facts(sku: str, item, current_rows, history_rows, event_rows, shared,
     return SkuFacts(sku, name, pack, item is not None or bool(current), tuple(current),
                     stored, tuple(Observation(*row) for row in history_rows),
                     tuple(StoredEvent(*row) for row in event_rows), systems, locations,
-                    unmapped, tuple(OpenMessage(*row) for row in message_rows))
+                    unmapped, tuple(OpenMessage(*row) for row in message_rows),
+                    tuple(OrderLine(*row) for row in order_rows))
 
 
 def confirmed_between(engine: Engine, since: int, before: int) -> int | None:

@@ -12,18 +12,16 @@ from dataclasses import dataclass, replace
 
 from sqlalchemy import Engine, or_, select
 
-from app.cache.models import MiddlewareError, OrderLineRecord, QueueAudit, QueueItem, SyncRun
+from app.cache.models import MiddlewareError, QueueAudit, QueueItem, SyncRun
 from app.checklist.symptoms import Symptom
 from app.config import Config
 from app.diagnosis.catalogue import CATALOGUE, SEVERITY
 from app.diagnosis.counts import make
 from app.diagnosis.evidence import Finding
-from app.diagnosis.orders import OrderView, order_findings, order_json
 from app.errors import UsageError
-from app.lookup import LocationLookup, SkuLookup, lookup
-from app.queue.orders import order_views
+from app.lookup import LocatedOrder, LocationLookup, SkuLookup, lookup
 from app.queue.store import ACTIVE, REFRESH
-from app.records import OrderLine, RunSummary
+from app.records import RunSummary
 
 DEFAULT_WINDOW = 24 * 3600  # looked back when the three were never seen agreeing
 MAX_ROWS = 50  # per list in a packet: the newest; the cache keeps the rest
@@ -68,13 +66,6 @@ class Message:
 
 
 @dataclass(frozen=True, slots=True)
-class Order:
-    view: OrderView
-    findings: tuple[Finding, ...]
-    block: dict  # order_json: the cross-system context
-
-
-@dataclass(frozen=True, slots=True)
 class Case:
     sku: str
     name: str | None
@@ -84,12 +75,15 @@ class Case:
     loc: LocationLookup
     window_start: int  # the last known good, else DEFAULT_WINDOW back
     window_end: int  # the first disagreement seen, else now
-    orders: tuple[Order, ...]
     exceptions: tuple[Exception_, ...]
     runs: tuple[RunSummary, ...]  # not clean (partial, failed, throttled, retried)
     messages: tuple[Message, ...]
     notes: tuple[Note, ...]
     owners: dict[str, str]
+
+    @property
+    def orders(self) -> tuple[LocatedOrder, ...]:
+        return self.loc.orders
 
     @property
     def location(self) -> str:
@@ -100,7 +94,7 @@ class Case:
         """Every finding for the SKU here: counts, order lines, and a recurrence the queue
         raised, the worst first."""
         recurring = "recurring"
-        found = [*self.loc.findings, *(f for o in self.orders for f in o.findings),
+        found = [*self.loc.findings,
                  *(replace(make(recurring, item.summary, handoff=item.handoff),
                            owner_name=self.owners.get(CATALOGUE[recurring].owner))
                    for item in self.exceptions
@@ -123,11 +117,7 @@ def gather(engine: Engine, config: Config, sku: str, location: str | None, sympt
         (x for x in result.locations if x.findings), result.locations[0])
     start = loc.last_agreed_at if loc.last_agreed_at is not None else now - DEFAULT_WINDOW
     end = loc.diverged_at if loc.diverged_at is not None else now
-    th = config.thresholds()
     with engine.connect() as conn:
-        lines = [OrderLine(*row) for row in conn.execute(
-            select(*(OrderLineRecord.__table__.c[name] for name in OrderLine.__slots__))
-            .where(OrderLineRecord.sku == result.sku))]
         q = QueueItem
         items = conn.execute(
             select(q.id, q.code, q.handoff, q.status, q.opened_at, q.recurrences, q.assignee,
@@ -155,13 +145,7 @@ def gather(engine: Engine, config: Config, sku: str, location: str | None, sympt
                    or_(m.location == loc.location, m.location.is_(None)),
                    or_(m.resolved.is_(False), m.occurred_at >= start))
             .order_by(m.occurred_at.desc()).limit(MAX_ROWS)).all()
-    orders = []
-    for view in order_views(lines, supplier_read="supplier" in config.systems):
-        if view.location in (loc.location, None):
-            findings = tuple(replace(f, owner_name=config.settings.owners.get(f.owner))
-                             for f in order_findings(view, now, th))
-            orders.append(Order(view, findings, order_json(view)))
-    return Case(result.sku, result.name, symptom, now, result, loc, start, end, tuple(orders),
+    return Case(result.sku, result.name, symptom, now, result, loc, start, end,
                 tuple(Exception_(*row) for row in items), tuple(RunSummary(*row) for row in runs),
                 tuple(Message(*row) for row in messages),
                 tuple(Note(*row) for row in notes), dict(config.settings.owners))

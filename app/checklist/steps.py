@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from app.checklist.case import Case
 from app.checklist.symptoms import UNSURE
 from app.clock import span_text, stamp, to_epoch
-from app.diagnosis.catalogue import CATALOGUE, SYSTEM_WIDE
+from app.diagnosis.catalogue import SYSTEM_WIDE, routed_to
 from app.diagnosis.compare import QUANTITIES
 from app.diagnosis.evidence import LABELS, Finding
 from app.records import COMPARED, TITLES
@@ -225,7 +225,4 @@ def _iso_stamp(text: str | None) -> str:
 
 def owner_text(finding: Finding | None, owners: dict[str, str]) -> str:
     """Who it goes to: each owner role of the finding with its person or team."""
-    if finding is None:
-        return ""
-    roles = (finding.owner, *CATALOGUE[finding.code].also)
-    return " + ".join(owners.get(role) or role.replace("_", " ") for role in roles)
+    return routed_to(finding.code, owners) if finding else ""

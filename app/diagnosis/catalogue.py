@@ -111,3 +111,11 @@ ORDER_CODES = ("amendment-after-release", "supplier-unconfirmed", "short-pick-ri
 COUNT_CODES = tuple(code for code in CATALOGUE
                     if code not in ("failed-messages", "recurring", *ORDER_CODES))
 """The count findings (the lookup adds failed messages; the queue, orders and recurrences)."""
+
+
+def routed_to(code: str, owners: dict[str, str]) -> str:
+    """Everyone a finding routes to, by name where [owners] gives one: 'Procurement +
+    Warehouse lead on shift' for an amendment after release."""
+    kind = CATALOGUE[code]
+    return " + ".join(owners.get(role) or role.replace("_", " ")
+                      for role in (kind.owner, *kind.also))

@@ -14,6 +14,7 @@ and `context_lines` (how the queue detail prints it).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 
 from app.clock import clock_text, iso, span_text, to_epoch
@@ -62,6 +63,28 @@ def merge(lines: list[OrderLine]) -> OrderLine:
                    changed_at=newest("changed_at"), amended_at=newest("amended_at"),
                    released_at=newest("released_at"), confirmed_at=newest("confirmed_at"),
                    status=first.status if len(statuses) <= 1 else "/".join(sorted(statuses)))
+
+
+def document_key(number: str) -> str:
+    """The number as every system can agree on it: "PO-1042", "po 1042" → "PO1042"."""
+    return re.sub(r"[^0-9A-Z]", "", number.upper()) or number
+
+
+def order_views(lines: list[OrderLine], supplier_read: bool = True) -> list[OrderView]:
+    """Every document line the ERP holds, with the WMS's and the supplier's view of it."""
+    groups: dict[tuple[str, str], dict[str, list[OrderLine]]] = {}
+    for line in lines:
+        key = (document_key(line.number), line.sku)
+        groups.setdefault(key, {}).setdefault(line.system, []).append(line)
+    views = []
+    for (_, sku), by_system in sorted(groups.items()):
+        if "erp" not in by_system:
+            continue
+        erp, wms, supplier = (merge(sorted(by_system[s], key=lambda ln: ln.line))
+                              if s in by_system else None for s in SIDES)
+        location = erp.location or (wms.location if wms else None)
+        views.append(OrderView(erp.number, sku, location, erp, wms, supplier, supplier_read))
+    return views
 
 
 def order_findings(view: OrderView, now: int, th: Thresholds) -> list[Finding]:

@@ -13,7 +13,6 @@ current. The ERP is the reference: a line it does not hold is judged by nothing.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import fields
 
@@ -22,35 +21,12 @@ from sqlalchemy import Connection, Engine, select
 from app.cache.models import OrderLineRecord, QueueItem
 from app.config import Config
 from app.diagnosis.catalogue import CATALOGUE, ORDER_CODES
-from app.diagnosis.orders import OrderView, context_lines, merge, order_findings, order_json
+from app.diagnosis.orders import SIDES, context_lines, order_findings, order_json, order_views
 from app.queue.candidates import Candidate
 from app.queue.store import Outcome, apply
 from app.records import OrderLine
 
-SIDES = ("erp", "wms", "supplier")
 _COLUMNS = tuple(f.name for f in fields(OrderLine))
-
-
-def document_key(number: str) -> str:
-    """The number as every system can agree on it: "PO-1042", "po 1042" → "PO1042"."""
-    return re.sub(r"[^0-9A-Z]", "", number.upper()) or number
-
-
-def order_views(lines: list[OrderLine], supplier_read: bool = True) -> list[OrderView]:
-    """Every document line the ERP holds, with the WMS's and the supplier's view of it."""
-    groups: dict[tuple[str, str], dict[str, list[OrderLine]]] = {}
-    for line in lines:
-        key = (document_key(line.number), line.sku)
-        groups.setdefault(key, {}).setdefault(line.system, []).append(line)
-    views = []
-    for (_, sku), by_system in sorted(groups.items()):
-        if "erp" not in by_system:
-            continue
-        erp, wms, supplier = (merge(sorted(by_system[s], key=lambda ln: ln.line))
-                              if s in by_system else None for s in SIDES)
-        location = erp.location or (wms.location if wms else None)
-        views.append(OrderView(erp.number, sku, location, erp, wms, supplier, supplier_read))
-    return views
 
 
 def detect_orders(engine: Engine, config: Config, now: int, outcome: Outcome,
