@@ -88,3 +88,58 @@ def test_snapshot_of_the_queue(size, snap_compare, config, sim, world, engine):
         await settle(pilot)
 
     assert snap_compare(app, terminal_size=size, run_before=by_severity)
+
+
+async def test_the_footer_follows_focus_and_comes_back_after_a_filter(config, sim, world,
+                                                                     engine):
+    """Two footers swap as the focus moves (QuietFooter) and show what Textual's would:
+    the table's keys, none of the letters while typing in the filter box."""
+    await seed(config, sim, world, engine)
+    app = make_app(make_desk(config, sim))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_queue(pilot)
+        assert "Resolve" in app.export_screenshot()
+        await pilot.press("slash")
+        await settle(pilot)
+        assert "Resolve" not in app.export_screenshot()  # x types an x here
+        await pilot.press(*"code:phantom-stock", "enter")
+        await settle(pilot)
+        assert app.screen.query_one("#rows").total == 1
+        assert "Resolve" in app.export_screenshot()
+
+
+async def test_the_next_page_is_read_before_the_cursor_gets_there():
+    """Paging down never waits on SQL: the page below the screen is asked for (by keyset,
+    after the last row loaded) while the cursor is still half a page away."""
+    from textual.app import App
+
+    from widgets.virtual_table import PAGE, Column, VirtualTable
+
+    total, asked = 1000, []
+
+    def loader(offset: int, after: tuple | None, limit: int) -> list[int]:
+        asked.append((offset, after))
+        start = after[0] + 1 if after else offset
+        return list(range(start, min(start + limit, total)))
+
+    class Table(App):
+        def compose(self):
+            yield VirtualTable([Column("N", 0, str)], lambda n: (n,))
+
+        def on_mount(self) -> None:
+            self.query_one(VirtualTable).reset(loader, total)
+
+    app = Table()
+    async with app.run_test(size=(40, 12)) as pilot:
+        table = app.query_one(VirtualTable)
+        await app.workers.wait_for_complete()
+        assert asked == [(0, None)]
+        for _ in range(3):  # row 60: the screen ends some 40 rows above the next page
+            await pilot.press("pagedown")
+            await app.workers.wait_for_complete()
+        assert asked == [(0, None), (0, (PAGE - 1,))]
+        await pilot.press("pagedown", "pagedown")  # into the next page: already there
+        assert table.cursor == PAGE and table.row(PAGE) == PAGE
+        await pilot.press("pagedown", "pagedown", "pagedown")
+        await app.workers.wait_for_complete()
+        assert asked[2:] == [(0, (2 * PAGE - 1,))]  # and the one after it, ahead again

@@ -2,7 +2,9 @@
 and drawn with Textual's line API, so the widget holds only the pages near the cursor.
 
 Pages load by keyset (the cursor of the previous page's last row) while scrolling, and by
-offset only when jumping (End, a far scrollbar drag). Cells are plain text, never markup.
+offset only when jumping (End, a far scrollbar drag); the next page is asked for while the
+cursor is still half a page away, so paging down never waits on SQL. Cells are plain
+text, never markup.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from textual.strip import Strip
 
 PAGE = 100
 KEEP_PAGES = 30  # ~3,000 rows in memory at most, whatever the result's size
+AHEAD = PAGE // 2  # rows below the screen worth having before the cursor gets there
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +66,13 @@ class VirtualTable(ScrollView, can_focus=True):
     class Selected(Highlighted):
         pass
 
+    class Resized(Message):
+        """The table's width changed, and with it the columns shown (see header_text)."""
+
+        def __init__(self, table: VirtualTable) -> None:
+            super().__init__()
+            self.table = table
+
     def __init__(self, columns: list[Column], cursor_of: Callable[[Any], tuple], *,
                  id: str | None = None) -> None:
         super().__init__(id=id)
@@ -74,6 +84,7 @@ class VirtualTable(ScrollView, can_focus=True):
         self._asked: set[int] = set()
         self._generation = 0
         self._layout: tuple[int, list[tuple[Column, int]]] = (-1, [])
+        self._lines: dict[int, str] = {}  # row index → its drawn text, at _layout's width
 
     # -- data ---------------------------------------------------------------------------
     def reset(self, loader: Loader, total: int, keep_cursor: bool = False,
@@ -84,6 +95,7 @@ class VirtualTable(ScrollView, can_focus=True):
         self._loader, self.total = loader, total
         self._pages.clear()
         self._asked.clear()
+        self._lines.clear()
         if first is not None:
             self._pages[0] = first
             self._asked.add(0)
@@ -91,6 +103,18 @@ class VirtualTable(ScrollView, can_focus=True):
         self.cursor = min(self.cursor, max(total - 1, 0)) if keep_cursor else 0
         if not keep_cursor:
             self.scroll_to(y=0, animate=False)
+        self.refresh()
+
+    def set_total(self, total: int) -> None:
+        """The same result, counted (reset may have been given a first guess): the
+        loaded pages stay."""
+        if total == self.total:
+            return
+        self.total = total
+        self.virtual_size = Size(self.size.width, total)
+        if self.cursor >= total:
+            self.cursor = max(total - 1, 0)
+        self._prefetch()
         self.refresh()
 
     def row(self, index: int) -> Any | None:
@@ -126,9 +150,24 @@ class VirtualTable(ScrollView, can_focus=True):
                 :max(0, len(self._pages) - KEEP_PAGES)]:
             del self._pages[far]
             self._asked.discard(far)
+            for index in range(far * PAGE, (far + 1) * PAGE):
+                self._lines.pop(index, None)
         if number == self.cursor // PAGE:
             self._announce()
-        self.refresh()
+        self._prefetch()
+        top, height = self.scroll_offset.y, self.scrollable_content_region.height
+        if number * PAGE < top + height and (number + 1) * PAGE > top:
+            self.refresh()  # (a page fetched ahead of the cursor changes nothing on screen)
+
+    def _prefetch(self) -> None:
+        """Ask for the page below the screen before the cursor reaches it, by keyset once
+        the page before it is here (pages on screen are asked for as they are drawn)."""
+        top, height = self.scroll_offset.y, self.scrollable_content_region.height
+        for number in range(top // PAGE, min(top + height + AHEAD, self.total - 1) // PAGE + 1):
+            if number not in self._pages:
+                if number - 1 in self._pages:
+                    self._ask(number)
+                break
 
     # -- the cursor ---------------------------------------------------------------------
     def action_move(self, delta: int) -> None:
@@ -152,6 +191,7 @@ class VirtualTable(ScrollView, can_focus=True):
             self.scroll_to(y=cursor - height + 1, animate=False)
         self._announce()
         self.refresh()
+        self.call_after_refresh(self._prefetch)  # its thread would compete with the frame
 
     def _announce(self) -> None:
         row = self.row(self.cursor) if self.total else None
@@ -159,6 +199,9 @@ class VirtualTable(ScrollView, can_focus=True):
             self.post_message(self.Highlighted(self, row))
 
     # -- drawing ------------------------------------------------------------------------
+    def on_resize(self) -> None:
+        self.post_message(self.Resized(self))
+
     def visible_columns(self) -> list[tuple[Column, int]]:
         """The columns that fit and their widths (worked out once per table width: every
         drawn line asks)."""
@@ -167,6 +210,7 @@ class VirtualTable(ScrollView, can_focus=True):
             shown = [c for c in self.columns if width >= c.min_table]
             fixed = sum(c.width + 1 for c in shown if c.width)
             self._layout = (width, [(c, c.width or max(8, width - fixed)) for c in shown])
+            self._lines.clear()
         return self._layout[1]
 
     def header_text(self) -> Text:
@@ -182,15 +226,21 @@ class VirtualTable(ScrollView, can_focus=True):
         if row is None:
             style = self.get_component_rich_style("virtual-table--loading")
             return Strip([Segment(_fit("…", width), style)], width)
-        text = " ".join(_fit(c.cell(row), w, c.justify) for c, w in self.visible_columns())
+        columns = self.visible_columns()  # first: a new width forgets the drawn lines
+        text = self._lines.get(index)
+        if text is None:
+            text = _fit(" ".join(_fit(c.cell(row), w, c.justify) for c, w in columns), width)
+            if width == self._layout[0]:
+                self._lines[index] = text
         style = self.get_component_rich_style("virtual-table--cursor") \
             if index == self.cursor else Style()
-        return Strip([Segment(_fit(text, width), style)], width)
+        return Strip([Segment(text, style)], width)
 
 
 def _fit(text: str, width: int, justify: str = "left") -> str:
     """Exactly `width` cells: control characters dropped, long text cut with an ellipsis."""
-    text = "".join(ch if ch.isprintable() else " " for ch in text)
+    if not text.isprintable():
+        text = "".join(ch if ch.isprintable() else " " for ch in text)
     if len(text) > width:
         text = text[:max(0, width - 1)] + "…"
     return text.rjust(width) if justify == "right" else text.ljust(width)

@@ -6,6 +6,8 @@ fall back to LIKE (`available` says which).
 
 from __future__ import annotations
 
+import weakref
+
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
@@ -50,17 +52,18 @@ def ensure_indexes(engine: Engine) -> None:
             conn.exec_driver_sql(f"INSERT INTO {fts}({fts}) VALUES ('rebuild')")
 
 
-_known: dict[tuple[int, str], bool] = {}
+# Per engine, not per id(engine): an id is reused once its engine is gone (tests make many).
+_known: weakref.WeakKeyDictionary[Engine, dict[str, bool]] = weakref.WeakKeyDictionary()
 
 
 def available(engine: Engine, fts: str) -> bool:
     """Whether this cache has the trigram index `fts` (asked once per engine)."""
-    key = (id(engine), fts)
-    if key not in _known:
+    known = _known.setdefault(engine, {})
+    if fts not in known:
         with engine.connect() as conn:
-            _known[key] = engine.dialect.name == "sqlite" and conn.exec_driver_sql(
+            known[fts] = engine.dialect.name == "sqlite" and conn.exec_driver_sql(
                 "SELECT 1 FROM sqlite_master WHERE name = ?", (fts,)).first() is not None
-    return _known[key]
+    return known[fts]
 
 
 def match_words(query: str) -> str | None:

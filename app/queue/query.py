@@ -2,10 +2,15 @@
 
 Pages are fetched by keyset (the last row's sort values), never by OFFSET, so paging
 stays fast at a million exceptions and a widget only ever holds the rows on screen.
+Counts, the overview and first pages are remembered until the cache changes (see `_Memo`):
+at a million exceptions a count costs a scan, and the screen asks on every filter change.
 """
 
 from __future__ import annotations
 
+import sqlite3
+import threading
+import weakref
 from dataclasses import dataclass, fields, replace
 
 import orjson
@@ -39,16 +44,22 @@ class QueueFilter:
             expanded += ACTIVE if status == "active" else (status,)
         return tuple(dict.fromkeys(expanded))
 
-    def conditions(self) -> list:
+    def conditions(self, counting: bool = False) -> list:
+        """The WHERE clauses. `counting`: for a count of a free-text match, hint that the
+        status (rarely narrow) is likely true, so SQLite drives from the trigram index's
+        matches by primary key instead of walking every active exception's index entry
+        (10x at a million); pages keep the status index, whose order ends them early."""
         q = QueueItem
         found = []
+        match = match_words(self.text) if self.use_index else None
         for column, values in ((q.status, self.statuses()), (q.code, self.code),
                                (q.handoff, self.handoff), (q.location, self.location)):
             if values:
-                found.append(column.in_(values))
+                clause = column.in_(values)
+                found.append(func.likely(clause) if counting and match is not None
+                             and column is q.status else clause)
         if self.owner:
             found.append(or_(q.owner.in_(self.owner), q.assignee.in_(self.owner)))
-        match = match_words(self.text) if self.use_index else None
         if match is not None:
             found.append(q.id.in_(text(
                 "SELECT rowid FROM exception_search WHERE exception_search MATCH :match"
@@ -90,7 +101,21 @@ def page(engine: Engine, where: QueueFilter, sort: str = "age", after: tuple | N
          limit: int = 100, offset: int = 0) -> list[QueueRow]:
     """The next `limit` rows after the cursor `after` (None: from the start, skipping
     `offset`: only for jumps, as OFFSET walks the index). Oldest first for "age", most
-    severe (then oldest) first for "severity"."""
+    severe (then oldest) first for "severity". A first page is remembered, like a count,
+    until the cache changes: a filter the operator goes back to shows at once."""
+    memo = _memo(engine) if after is None and not offset else None
+    if memo is None:
+        return _page(engine, where, sort, after, limit, offset)
+    version, key = memo.version(), (replace(where, use_index=False), sort, limit)
+    if (found := memo.pages.get(key)) and found[0] == version:
+        return list(found[1])
+    rows = _page(engine, where, sort, after, limit, offset)
+    memo.remember(memo.pages, key, version, tuple(rows))
+    return rows
+
+
+def _page(engine: Engine, where: QueueFilter, sort: str, after: tuple | None, limit: int,
+          offset: int) -> list[QueueRow]:
     q = QueueItem
     base = select(*_ROW).where(*conditions(engine, where))
     with engine.connect() as conn:
@@ -124,15 +149,78 @@ def page(engine: Engine, where: QueueFilter, sort: str = "age", after: tuple | N
 
 
 def count(engine: Engine, where: QueueFilter) -> int:
+    """How many exceptions `where` matches; a filter on status alone is the overview's
+    sum, and any count is remembered until the cache changes."""
+    memo = _memo(engine)
+    version = memo.version() if memo else None
+    if where == QueueFilter(status=where.status):  # no narrowing but status
+        by_status = overview(engine, version).by_status
+        return sum(by_status.get(s, 0) for s in where.statuses())
+    key = replace(where, use_index=False)
+    if memo and (found := memo.counts.get(key)) and found[0] == version:
+        return found[1]
     with engine.connect() as conn:
-        return conn.scalar(select(func.count()).select_from(QueueItem)
-                           .where(*conditions(engine, where)))
+        counted = conn.scalar(select(func.count()).select_from(QueueItem)
+                              .where(*conditions(engine, where, counting=True)))
+    if memo and version is not None:
+        memo.remember(memo.counts, key, version, counted)
+    return counted
 
 
-def conditions(engine: Engine, where: QueueFilter) -> list:
+def conditions(engine: Engine, where: QueueFilter, counting: bool = False) -> list:
     """The filter's WHERE clauses for this cache (with its trigram index, if it has one):
     every reader and every bulk action goes through here, so they match the same rows."""
-    return replace(where, use_index=available(engine, "exception_search")).conditions()
+    return replace(where, use_index=available(engine, "exception_search")).conditions(
+        counting)
+
+
+class _Memo:
+    """Counts for one SQLite cache file, valid while its `PRAGMA data_version` stays put.
+
+    The pragma, asked on a connection of the memo's own, changes whenever any other
+    connection (this process's writers, a refresh in another process) commits: a
+    refresh's re-sightings change summaries and handoffs without an audit row, so
+    nothing short of it would say that a remembered count is still right."""
+
+    KEEP = 32  # counts, and first pages, remembered
+
+    def __init__(self, path: str) -> None:
+        self._lock = threading.Lock()
+        self.reading = threading.Lock()  # the overview's
+        # Not one of the engine's: a pooled connection would keep the engine alive, and
+        # the memo with it (the memo goes when its engine does).
+        self._conn = sqlite3.connect(path, timeout=30, check_same_thread=False)
+        self.counts: dict[QueueFilter, tuple[int, int]] = {}
+        self.pages: dict[tuple, tuple[int, tuple[QueueRow, ...]]] = {}
+        self.overview: tuple[int, Overview] | None = None
+
+    def version(self) -> int:
+        with self._lock:
+            return self._conn.execute("PRAGMA data_version").fetchone()[0]
+
+    def remember(self, memory: dict, key, version: int, value) -> None:
+        if len(memory) >= self.KEEP:
+            memory.clear()
+        memory[key] = (version, value)
+
+    def __del__(self) -> None:
+        self._conn.close()
+
+
+_memos: weakref.WeakKeyDictionary[Engine, _Memo | None] = weakref.WeakKeyDictionary()
+_memos_lock = threading.Lock()
+
+
+def _memo(engine: Engine) -> _Memo | None:
+    """The engine's memo; None where counts cannot be remembered safely (PostgreSQL, an
+    in-memory SQLite)."""
+    with _memos_lock:
+        if engine not in _memos:
+            database = engine.url.database
+            file = engine.dialect.name == "sqlite" and database not in (None, "", ":memory:") \
+                and not database.startswith("file:")
+            _memos[engine] = _Memo(database) if file else None
+        return _memos[engine]
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +229,21 @@ class Overview:
     oldest_open_at: int | None  # the oldest exception still needing someone
 
 
-def overview(engine: Engine) -> Overview:
+def overview(engine: Engine, version: int | None = None) -> Overview:
+    """Exceptions by status and the oldest active one: a scan of the status index (a few
+    hundred ms at a million), so remembered until the cache changes."""
+    memo = _memo(engine)
+    if memo is None:
+        return _overview(engine)
+    if version is None:
+        version = memo.version()
+    with memo.reading:  # one scan at a time: a second asker waits for the first's answer
+        if memo.overview is None or memo.overview[0] != version:
+            memo.overview = (version, _overview(engine))
+        return memo.overview[1]
+
+
+def _overview(engine: Engine) -> Overview:
     q = QueueItem
     with engine.connect() as conn:
         by_status = dict(conn.execute(select(q.status, func.count()).group_by(q.status)).all())
