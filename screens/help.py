@@ -16,12 +16,21 @@ from app.diagnosis.catalogue import CATALOGUE
 def keys_text(screen: Screen) -> Text:
     text = Text("Keys\n", style="bold")
     seen = set()
+    # Keys rebound in config [session] keys show as bound: the screen's live bindings
+    # carry the keymap, the class's BINDINGS the defaults.
+    bound: dict[str, list[str]] = {}
+    for key, active in screen.active_bindings.items():
+        if active.binding.id:
+            bound.setdefault(active.binding.id, []).append(key)
     for node in (screen, screen.app):
         for binding in getattr(node, "BINDINGS", []):
             if not isinstance(binding, Binding) or not binding.description or \
                     binding.key == "escape":
                 continue
             key = binding.key_display or binding.key.replace("slash", "/")
+            rebound = bound.get(binding.id or "")
+            if rebound and set(rebound) != set(binding.key.split(",")):
+                key = ",".join(rebound)
             if key in seen:
                 continue
             seen.add(key)

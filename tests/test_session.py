@@ -4,6 +4,7 @@ the config, theme and key overrides, the header's states, help, and `serve`'s gu
 from __future__ import annotations
 
 import asyncio
+import re
 
 import pytest
 
@@ -134,6 +135,10 @@ async def test_theme_and_key_overrides_come_from_the_config(config, sim, world, 
         await pilot.press("escape", "w")
         await settle(pilot)
         assert isinstance(app.screen, QueueScreen)
+        await pilot.press("question_mark")  # help shows the key as rebound
+        await pilot.pause()
+        keys = " ".join(str(s.render()) for s in app.screen.query("Static"))
+        assert re.search(r"\bw\s+Queue\b", keys) and not re.search(r"\be\s+Queue\b", keys)
 
 
 @pytest.mark.parametrize(("text", "expected"), [
