@@ -113,6 +113,28 @@ def test_history_keeps_superseded_versions_and_read_time_follows_complete_runs(e
     assert [o.read_at for o in sku_facts(engine, "A").current] == [4000]
 
 
+def test_a_systems_first_read_is_promoted_whole_and_alone(engine):
+    cache = CacheWriter(engine)
+    cache.register({"erp": ("netsuite", "https://erp.example")}, {})
+    erp = cache.start_run("erp", "full", 500, None)
+    cache.write_page(erp, "erp", Page(counts=[row("A", on_hand=7)]), 500, CODES, RunStats())
+    cache.finish_run(erp, "erp", status="complete", finished_at=501, stats=RunStats(),
+                     full=True, started_at=500)
+    first = run(cache, [[row("A"), row("B", on_hand=3)], [row("C", on_hand=0)]])
+    assert queries.current_counts(engine, "wms") == {
+        ("DAL1", "A"): (10, 8, 2, 0, 100), ("DAL1", "B"): (3, 8, 2, 0, 100),
+        ("DAL1", "C"): (0, 8, 2, 0, 100)}
+    assert queries.current_counts(engine, "erp")[("DAL1", "A")][0] == 7  # untouched
+    with engine.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(CountHistory)) == 0
+        assert set(conn.execute(text("SELECT DISTINCT run_id FROM count_current"
+                                     " WHERE system = 'wms'")).scalars()) == {first}
+    run(cache, [[row("A", on_hand=9)]], at=2000)  # then the usual way: supersede and drop
+    assert set(queries.current_counts(engine, "wms")) == {("DAL1", "A")}
+    with engine.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(CountHistory)) == 3
+
+
 def test_incremental_runs_never_drop_rows_but_full_runs_do(engine):
     cache = CacheWriter(engine)
     run(cache, [[row("A"), row("B")]])

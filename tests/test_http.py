@@ -79,3 +79,38 @@ def test_retry_after_reads_seconds_and_http_dates():
     past = retry_after(httpx.Response(429, headers={
         "Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}))
     assert past == 0.0
+
+
+@respx.mock
+async def test_a_vendor_check_and_the_caller_share_one_parse_of_the_answer(monkeypatch):
+    import app.sources.http as http_module
+
+    parses = []
+    real = http_module.orjson.loads
+    monkeypatch.setattr(http_module.orjson, "loads", lambda data: parses.append(1) or real(data))
+
+    class Checking(VendorClient):
+        def check(self, response):
+            assert self.json(response) == {"data": 1}
+
+    respx.post("https://erp.example/q").mock(return_value=httpx.Response(200, json={"data": 1}))
+    http = Checking("erp", "https://erp.example", {}, HttpSettings(), sleep=Recorder())
+    assert await http.post_json("/q", {}) == {"data": 1}
+    assert len(parses) == 1
+
+
+def test_every_client_shares_one_tls_context(monkeypatch):
+    import ssl
+
+    import app.sources.http as http_module
+
+    made = []
+    real = ssl.create_default_context
+    monkeypatch.setattr(ssl, "create_default_context",
+                        lambda *args, **kwargs: made.append(1) or real(*args, **kwargs))
+    http_module._tls_context.cache_clear()  # loading the CA bundle is what costs
+    try:
+        client(Recorder()), client(Recorder())  # two clients each
+    finally:
+        http_module._tls_context.cache_clear()
+    assert len(made) == 1

@@ -86,6 +86,24 @@ def _compiled(
     return str(compiled), order
 
 
+def execute_prepared(conn: Connection, stmt, params: dict) -> None:
+    """Run a Core statement whose values are all bind parameters, compiled once per
+    dialect: a statement run for every page costs no SQL construction or cache-key
+    work after the first time."""
+    sql, order = _prepared(conn.dialect.name, stmt)
+    conn.exec_driver_sql(sql, tuple(params[name] for name in order))
+
+
+@lru_cache(maxsize=64)
+def _prepared(dialect_name: str, stmt) -> tuple[str, tuple[str, ...]]:
+    module = {"sqlite": sqlite, "postgresql": postgresql}.get(dialect_name)
+    if module is None:
+        raise NotImplementedError(f"prepared statements are not written for {dialect_name}")
+    dialect = module.dialect(paramstyle="qmark" if dialect_name == "sqlite" else "format")
+    compiled = stmt.compile(dialect=dialect)
+    return str(compiled), tuple(compiled.positiontup or ())
+
+
 def upsert_from_select(
     conn: Connection, table: Table, columns: Sequence[str], query, *, key: Sequence[str],
     when: str = "always", keep: Sequence[str] = (), compare: Sequence[str] | None = None,

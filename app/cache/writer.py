@@ -24,7 +24,18 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 
-from sqlalchemy import Engine, and_, delete, exists, func, or_, select, update
+from sqlalchemy import (
+    Engine,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    literal_column,
+    or_,
+    select,
+    update,
+)
 
 from app.cache.engine import writer
 from app.cache.models import (
@@ -44,7 +55,7 @@ from app.cache.models import (
     SyncRun,
     System,
 )
-from app.cache.upsert import bulk_insert, upsert_from_select
+from app.cache.upsert import bulk_insert, execute_prepared, upsert_from_select
 from app.records import Page, RunStats
 
 QUANTITIES = ("on_hand", "available", "allocated", "in_transit", "updated_at")
@@ -62,6 +73,13 @@ _ORDER_CONTENT = ("sku", "kind", "location", "quantity", "version", "changed_at"
                   "status", "released_at", "picked", "shipped", "confirmed", "confirmed_at",
                   "source_id")
 _ORDER = ("run_id", "system", "number", "line", *_ORDER_CONTENT, "read_at")
+
+
+# A page's tally, run once per page: built once with bind parameters (see execute_prepared).
+_PAGE_DONE = update(SyncRun).where(SyncRun.id == bindparam("run")).values(
+    pages=SyncRun.pages + literal_column("1"), rows=SyncRun.rows + bindparam("added"),
+    requests=bindparam("requests"), throttled=bindparam("throttled"),
+    retries=bindparam("retries"))
 
 
 class CacheWriter:
@@ -114,13 +132,15 @@ class CacheWriter:
         under "system:id", so a lookup can show stock the mapping does not cover)."""
         began = time.perf_counter()
         counts, unmapped = [], {}
-        for row in page.counts:
-            code = codes.get(row.location_id)
+        add, code_of = counts.append, codes.get
+        for sku, location, on_hand, available, allocated, in_transit, updated_at, name \
+                in page.counts:  # unpacked: attribute access per field costs more
+            code = code_of(location)
             if code is None:  # kept under "system:id": shown, tallied, compared with nothing
-                unmapped[row.location_id] = unmapped.get(row.location_id, 0) + 1
-                code = f"{system}:{row.location_id}"
-            counts.append((row.on_hand, row.available, row.allocated, row.in_transit,
-                           row.updated_at, read_at, row.name, run_id, system, row.sku, code))
+                unmapped[location] = unmapped.get(location, 0) + 1
+                code = f"{system}:{location}"
+            add((on_hand, available, allocated, in_transit, updated_at, read_at, name, run_id,
+                 system, sku, code))
         events = [(system, e.source_id, e.event_id, e.kind, e.sku,
                    codes.get(e.location_id, f"{system}:{e.location_id}"), e.delta, e.at,
                    e.reason, run_id) for e in page.events]
@@ -152,11 +172,10 @@ class CacheWriter:
                         key=("run_id", "system", "number", "line"))
             if unmapped:
                 self._count_unmapped(conn, system, unmapped, read_at)
-            conn.execute(update(SyncRun).where(SyncRun.id == run_id).values(
-                pages=SyncRun.pages + 1,
-                rows=SyncRun.rows + len(page.counts) + len(events) + len(messages)
-                + len(orders),
-                requests=stats.requests, throttled=stats.throttled, retries=stats.retries))
+            execute_prepared(conn, _PAGE_DONE, {
+                "run": run_id, "added": len(page.counts) + len(events) + len(messages)
+                + len(orders), "requests": stats.requests, "throttled": stats.throttled,
+                "retries": stats.retries})
         self._busy[run_id] = self._busy.get(run_id, 0.0) + time.perf_counter() - began
         return sum(unmapped.values())
 
@@ -270,6 +289,11 @@ def _promote(conn, run_id: int, system: str, full: bool) -> None:
     same_key = and_(c.c.system == s.c.system, c.c.sku == s.c.sku, c.c.location == s.c.location)
     differs = or_(*(c.c[q].is_distinct_from(s.c[q]) for q in QUANTITIES))
     columns = ("system", "sku", "location", "run_id", *QUANTITIES, "read_at")
+    if conn.scalar(select(c.c.sku).where(c.c.system == system).limit(1)) is None:
+        # The system's first read into this cache: nothing to supersede, compare or drop.
+        conn.execute(c.insert().from_select(
+            list(columns), select(*(s.c[n] for n in columns)).where(s.c.run_id == run_id)))
+        return
     # 1. Observations this run supersedes move to history before current changes.
     superseded = (select(*(c.c[n] for n in columns)).select_from(c.join(s, same_key))
                   .where(s.c.run_id == run_id, differs))

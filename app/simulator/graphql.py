@@ -169,29 +169,56 @@ def _projector(selection_set, parent_type, request: Request) -> Callable[[Any], 
             condition = fragment.type_condition.name.value if fragment.type_condition else None
             target = request.schema.get_type(condition) if condition else parent_type
             fragments.append((condition, _projector(fragment.selection_set, target, request)))
-    own_type = parent_type.name
-
-    def project(value: Any) -> Any:
-        if value is None:
-            return None
-        if value.__class__ is list:
-            return [project(v) for v in value]
-        out = {}
-        get = value.get
-        for key, name, args, nested in fields:
-            raw = get(name)
-            if raw.__class__ in _RESOLVERS:
-                raw = raw(args)
-            out[key] = raw if nested is None else nested(raw)
-        for key in typename:
-            out[key] = get("__typename", own_type)
-        for condition, nested in fragments:
-            if condition is None or condition == get("__typename", own_type):
-                out.update(nested(value))
-        return out
-
+    project = _compile_projector(fields, typename, fragments, parent_type.name)
     request.plans[cache_key] = project
     return project
+
+
+def _compile_projector(fields: list[tuple], typename: list[str], fragments: list[tuple],
+                       own_type: str) -> Callable[[Any], Any]:
+    """The projection as straight-line Python: a loop over the fields, run for every node
+    of a 1.2M-row read, costs twice as much. The code depends only on the selection's
+    shape (compiled once per shape); names, arguments and nested projectors are bound
+    per request."""
+    scope: dict[str, Any] = {"RESOLVERS": _RESOLVERS, "OWN": own_type}
+    for i, (key, name, args, nested) in enumerate(fields):
+        scope.update({f"KEY{i}": key, f"NAME{i}": name, f"ARGS{i}": args,
+                      f"NESTED{i}": nested})
+    for i, key in enumerate(typename):
+        scope[f"TYPEKEY{i}"] = key
+    for i, (condition, nested) in enumerate(fragments):
+        scope[f"CONDITION{i}"], scope[f"FRAGMENT{i}"] = condition, nested
+    shape = (tuple(nested is not None for *_, nested in fields), len(typename), len(fragments))
+    exec(_projector_code(shape), scope)
+    return scope["project"]
+
+
+@lru_cache(maxsize=256)
+def _projector_code(shape: tuple[tuple[bool, ...], int, int]):
+    """For each field in order: look the value up, call it with the field's arguments if
+    it is a resolver, project it through the nested selection if there is one; then
+    __typename, then the fragments whose type condition matches."""
+    nested_fields, typenames, fragments = shape
+    body = ["def project(value):",
+            "    if value is None:",
+            "        return None",
+            "    if value.__class__ is list:",
+            "        return [project(v) for v in value]",
+            "    get = value.get"]
+    for i, nested in enumerate(nested_fields):
+        body += [f"    v{i} = get(NAME{i})",
+                 f"    if v{i}.__class__ in RESOLVERS:",
+                 f"        v{i} = v{i}(ARGS{i})"]
+        if nested:
+            body.append(f"    v{i} = NESTED{i}(v{i})")
+    body.append("    out = {" + ", ".join(f"KEY{i}: v{i}" for i in range(len(nested_fields)))
+                + "}")
+    body += [f"    out[TYPEKEY{i}] = get('__typename', OWN)" for i in range(typenames)]
+    for i in range(fragments):
+        body += [f"    if CONDITION{i} is None or CONDITION{i} == get('__typename', OWN):",
+                 f"        out.update(FRAGMENT{i}(value))"]
+    body.append("    return out")
+    return compile("\n".join(body), "<graphql projection>", "exec")
 
 
 def _project(value: Any, selection_set, parent_type, request: Request) -> Any:

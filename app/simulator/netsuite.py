@@ -20,30 +20,34 @@ with an aggregate (GROUP BY, COUNT) answers 500 UNEXPECTED_ERROR.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import sqlite3
 import threading
 from collections import OrderedDict
-from datetime import UTC, datetime
-from functools import lru_cache
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from app.simulator import suiteql
+from app.simulator.suiteql import (
+    DATE_TAG,
+    Result,
+    date_value,
+    render,
+    to_char,
+    to_timestamp,
+    translate,
+)
 from app.simulator.vendor import VendorSim, json_response
 from app.simulator.world import SimLocation, World
 
-QUERY_CAP = 100_000
 MAX_LIMIT = 1000
-DATE_TAG = "@D"  # dates are stored as "@D" + 10-digit epoch: sortable, recognisable
 TYPES = {"adjustment": "InvAdjst", "receipt": "ItemRcpt", "shipment": "ItemShip",
          "transfer": "InvTrnfr", "cycle_count": "InvCount"}
 TYPE_URL = "https://www.rfc-editor.org/rfc/rfc9110.html#section-"
-ORACLE_MASK = [("YYYY", "%Y"), ("MM", "%m"), ("DD", "%d"), ("HH24", "%H"), ("MI", "%M"),
-               ("SS", "%S")]
-
 SCHEMA = """
 CREATE TABLE item (id INTEGER PRIMARY KEY, itemid TEXT, displayname TEXT, itemtype TEXT,
   isinactive TEXT, lastmodifieddate TEXT);
@@ -86,7 +90,7 @@ class _Notes:
             context: str = "UIF") -> None:
         author = -4 if kind == 2 else 311  # -4: the system itself
         self.rows.append((88_000_000 + len(self.rows), -30, self.record, field, old, new,
-                          _date(at), author, 3, context, kind))
+                          date_value(at), author, 3, context, kind))
 
 
 def location_internal_id(loc: SimLocation) -> int:
@@ -97,48 +101,6 @@ def item_internal_id(index: int) -> int:
     return 1000 + index
 
 
-def _date(epoch: int | None) -> str | None:
-    return None if epoch is None else f"{DATE_TAG}{int(epoch):010d}"
-
-
-@lru_cache(maxsize=64)
-def _mask(mask: str) -> str:
-    for oracle, python in ORACLE_MASK:
-        mask = mask.replace(oracle, python)
-    return mask
-
-
-def _to_char(value, mask: str):
-    if isinstance(value, str) and value.startswith(DATE_TAG):
-        return datetime.fromtimestamp(int(value[2:]), UTC).strftime(_mask(mask))
-    return None if value is None else str(value)
-
-
-def _to_timestamp(text: str, mask: str) -> str:
-    try:
-        parsed = datetime.strptime(text, _mask(mask)).replace(tzinfo=UTC)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"invalid date literal {text!r}: {exc}") from None
-    return _date(int(parsed.timestamp()))
-
-
-def _render(value) -> str:
-    """A SuiteQL value on the wire: always a string; raw dates in the user's format."""
-    if isinstance(value, str) and value.startswith(DATE_TAG):
-        when = datetime.fromtimestamp(int(value[2:]), UTC)
-        return f"{when.month}/{when.day}/{when.year}"
-    return str(value)
-
-
-def translate(suiteql: str) -> str:
-    """The few Oracle-isms SuiteQL shares with Oracle SQL, in SQLite's dialect."""
-    sql = re.sub(r"\bFETCH\s+(?:FIRST|NEXT)\s+(\d+)\s+ROWS?\s+ONLY\b", r"LIMIT \1", suiteql,
-                 flags=re.I)
-    sql = re.sub(r"\bOFFSET\s+(\d+)\s+ROWS?\b", r"OFFSET \1", sql, flags=re.I)
-    # TRANSACTION is a keyword in SQLite but a table and a column name in NetSuite.
-    return re.sub(r"\btransaction\b", '"transaction"', sql, flags=re.I)
-
-
 class NetSuiteSim(VendorSim):
     role = "erp"
 
@@ -147,7 +109,7 @@ class NetSuiteSim(VendorSim):
         self._lock = threading.Lock()
         self._db: sqlite3.Connection | None = None
         self._built_version = -1
-        self._results: OrderedDict[str, tuple[int, list[str], list]] = OrderedDict()
+        self._results: OrderedDict[str, Result] = OrderedDict()
         world.listeners.append(self._apply_changes)
         self._database()  # ready before the first request, as the real one is
 
@@ -201,9 +163,9 @@ class NetSuiteSim(VendorSim):
             if not 1 <= limit <= MAX_LIMIT:
                 return self._bad(f"Invalid limit {limit}: the limit must be between 1 and "
                                  f"{MAX_LIMIT}.", "limit")
-            if offset < 0 or offset + limit > QUERY_CAP:
+            if offset < 0 or offset + limit > suiteql.QUERY_CAP:
                 return self._bad(f"Invalid offset {offset}: a query returns at most "
-                                 f"{QUERY_CAP} results.", "offset")
+                                 f"{suiteql.QUERY_CAP} results.", "offset")
             try:
                 body = json.loads(await request.body())
                 query = body["q"]
@@ -214,8 +176,10 @@ class NetSuiteSim(VendorSim):
                     re.search(r"\bgroup\s+by\b|\bcount\s*\(", query, re.I)
                     or not re.search(r"\brecordtypeid\b", query, re.I)):
                 return self.error()
-            return self._run(query, limit, offset, str(request.url.remove_query_params(
-                ["limit", "offset"])))
+            # In a worker thread: a new query scans up to 100,000 rows, and the other
+            # simulated vendors keep answering meanwhile (SQLite lets go of the GIL).
+            return await asyncio.to_thread(self._run, query, limit, offset, str(
+                request.url.remove_query_params(["limit", "offset"])))
 
         return await self.guarded(request, answer)
 
@@ -224,16 +188,17 @@ class NetSuiteSim(VendorSim):
         with self._lock:
             db = self._database()
             try:
-                total, names, result = self._result(db, sql)
+                result = self._result(db, sql)
+                rows = result.rows_until(offset + limit)[offset:offset + limit]
+                total, names = result.total(db), result.names
             except (sqlite3.Error, ValueError) as exc:
                 return self._bad("Invalid search query. Detailed unprocessed description "
                                  f"follows. Search error occurred: {exc}")
-            rows = result[offset:offset + limit]
         items = [{"links": [], **{n: str(v) if type(v) is int else
-                                  v if type(v) is str and v[:2] != DATE_TAG else _render(v)
+                                  v if type(v) is str and v[:2] != DATE_TAG else render(v)
                                   for n, v in zip(names, row, strict=True) if v is not None}}
                  for row in rows]
-        more = offset + len(items) < min(total, QUERY_CAP)  # nothing past the cap
+        more = offset + len(items) < min(total, suiteql.QUERY_CAP)  # nothing past the cap
 
         def link(rel: str, at: int) -> dict:
             return {"rel": rel, "href": f"{url}?limit={limit}&offset={at}"}
@@ -243,19 +208,21 @@ class NetSuiteSim(VendorSim):
         return json_response({"links": links, "count": len(items), "hasMore": more,
                               "items": items, "offset": offset, "totalResults": total})
 
-    def _result(self, db: sqlite3.Connection, sql: str) -> tuple[int, list[str], list]:
-        """A query's rows up to the cap, run once and paged from memory, as a server-side
-        cursor would (SQLite's OFFSET would evaluate every skipped row again)."""
+    def _result(self, db: sqlite3.Connection, sql: str) -> Result:
+        """A query's result, kept for its later pages (SQLite's OFFSET would evaluate
+        every skipped row again); the four most recent queries are kept."""
         if sql in self._results:
             self._results.move_to_end(sql)
             return self._results[sql]
-        total = db.execute(f"SELECT count(*) FROM ({sql})").fetchone()[0]
-        cursor = db.execute(sql)
-        names = [d[0].lower() for d in cursor.description]
-        self._results[sql] = (total, names, cursor.fetchmany(QUERY_CAP))
+        result = self._results[sql] = Result(db, sql)
         if len(self._results) > 4:
-            self._results.popitem(last=False)
-        return self._results[sql]
+            self._results.popitem(last=False)[1].close()
+        return result
+
+    def _forget_results(self) -> None:
+        for result in self._results.values():
+            result.close()
+        self._results.clear()
 
     # -- the database ----------------------------------------------------------------------
     def _database(self) -> sqlite3.Connection:
@@ -266,13 +233,13 @@ class NetSuiteSim(VendorSim):
 
     def _build(self) -> None:
         db = sqlite3.connect(":memory:", check_same_thread=False)
-        db.create_function("to_char", 2, _to_char, deterministic=True)
-        db.create_function("to_timestamp", 2, _to_timestamp, deterministic=True)
-        db.create_function("to_date", 2, _to_timestamp, deterministic=True)
+        db.create_function("to_char", 2, to_char, deterministic=True)
+        db.create_function("to_timestamp", 2, to_timestamp, deterministic=True)
+        db.create_function("to_date", 2, to_timestamp, deterministic=True)
         db.executescript(SCHEMA)
         world = self.world
         db.executemany("INSERT INTO item VALUES (?, ?, ?, 'InvtPart', 'F', ?)", [
-            (item_internal_id(it.index), it.sku, it.name, _date(world.base_now - 86400 * 90))
+            (item_internal_id(it.index), it.sku, it.name, date_value(world.base_now - 86400 * 90))
             for it in world.items])
         db.executemany("INSERT INTO location VALUES (?, ?, 'F')", [
             (location_internal_id(loc), loc.name) for loc in world.locations_of(self.role)])
@@ -281,8 +248,8 @@ class NetSuiteSim(VendorSim):
         self._insert_events(db)
         self._insert_orders(db)
         db.commit()
+        self._forget_results()  # cursors of the database being replaced
         self._db, self._built_version = db, world.version
-        self._results.clear()
 
     def _stock_rows(self, view: dict, keys=None) -> list[tuple]:
         rows = []
@@ -294,16 +261,16 @@ class NetSuiteSim(VendorSim):
             on_hand, available, committed, in_transit, updated = count
             rows.append((item_internal_id(self.world.item_index[sku].index),
                          location_internal_id(loc), on_hand, available, committed, in_transit,
-                         _date(updated)))
+                         date_value(updated)))
         return rows
 
     def _insert_events(self, db: sqlite3.Connection) -> None:
         for number, event in enumerate(self.world.events_of(self.role)):
             txn = 48_000 + number
             loc = self.world.location_index[event.location]
-            db.execute(_TXN, (
-                txn, f"{TYPES[event.kind][:3].upper()}{txn}", TYPES[event.kind],
-                _date(event.at), _date(event.at), _date(event.at), event.id, None, None))
+            at = date_value(event.at)
+            db.execute(_TXN, (txn, f"{TYPES[event.kind][:3].upper()}{txn}", TYPES[event.kind],
+                              at, at, at, event.id, None, None))
             db.execute(_LINE, (txn, 0, None, location_internal_id(loc), None, None, "T", "F",
                                0, None))
             db.execute(_LINE, (txn, 1, item_internal_id(self.world.item_index[event.sku].index),
@@ -322,8 +289,8 @@ class NetSuiteSim(VendorSim):
             created = lines[0].created
             approved = created + 60
             modified = max(approved, *(step.at for _, step in held))
-            db.execute(_TXN, (txn, number, kind, _date(created), _date(created),
-                              _date(modified), None, None, "B"))
+            db.execute(_TXN, (txn, number, kind, date_value(created), date_value(created),
+                              date_value(modified), None, None, "B"))
             db.execute(_LINE, (txn, 0, None, self._location(lines[0].location), None, None,
                                "T", "F", 0, None))
             note = _Notes(txn, notes)
@@ -356,9 +323,9 @@ class NetSuiteSim(VendorSim):
         if system != self.role or self._db is None:
             return
         with self._lock:
+            self._forget_results()  # no cursor reads on across the change
             self._db.executemany(
                 "INSERT OR REPLACE INTO aggregateItemLocation VALUES (?,?,?,?,?,0,?,0,?)",
                 self._stock_rows(self.world.counts[self.role], keys))
             self._db.commit()
             self._built_version = self.world.version + 1  # mutate() bumps after listeners
-            self._results.clear()

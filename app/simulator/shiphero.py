@@ -14,7 +14,6 @@ import base64
 import json
 import math
 import re
-import time
 from datetime import UTC, datetime
 
 from starlette.requests import Request
@@ -23,7 +22,7 @@ from starlette.routing import Route
 
 from app.simulator import graphql
 from app.simulator.shiphero_orders import ORDERS_SDL, OrdersMixin
-from app.simulator.vendor import VendorSim, json_response
+from app.simulator.vendor import VendorSim, json_response, utc_text
 from app.simulator.world import SimEvent, SimLocation, World
 
 SDL = """
@@ -81,8 +80,7 @@ def warehouse_legacy_id(loc: SimLocation) -> int:
 
 def _time(epoch: int | None) -> str | None:
     # ShipHero's documented output is an ISODateTime without a zone (UTC).
-    return None if epoch is None else "{:04d}-{:02d}-{:02d}T{:02d}:{:02d}:{:02d}".format(
-        *time.gmtime(epoch)[:6])
+    return None if epoch is None else utc_text(epoch)
 
 
 def _read_time(text: str | None) -> int | None:
@@ -106,11 +104,96 @@ def _reason(event: SimEvent) -> tuple[str, bool]:
     }[event.kind]
 
 
+def _cursor(offset: int) -> str:
+    return base64.b64encode(f"arrayconnection:{offset}".encode()).decode()
+
+
+class _Edge:
+    """An edge of a connection: its node, and a cursor only if asked for."""
+
+    __slots__ = ("node", "offset", "row")
+
+    def __init__(self, offset: int, row, node) -> None:
+        self.offset, self.row, self.node = offset, row, node
+
+    def get(self, name: str, default=None):
+        if name == "node":
+            return self.node(self.row)
+        if name == "cursor":
+            return _cursor(self.offset)
+        return default
+
+
+class _Product:
+    """One warehouse_products node. A full read lists every product of a warehouse and
+    selects a handful of its fields: each is worked out only when the query asks for
+    it (the projection reads nodes through `get`, as it reads dicts)."""
+
+    __slots__ = ("base_now", "count", "item", "loc")
+
+    def __init__(self, row: tuple, base_now: int) -> None:
+        self.loc, self.item, self.count = row
+        self.base_now = base_now
+
+    def get(self, name: str, default=None):
+        field = _PRODUCT_FIELDS.get(name)
+        return default if field is None else field(self)
+
+    @property
+    def number(self) -> int:
+        return (self.loc.index + 1) * 10_000_000 + self.item.index
+
+
+class _ProductInfo:
+    """The `product` a warehouse product belongs to."""
+
+    __slots__ = ("item",)
+
+    def __init__(self, item) -> None:
+        self.item = item
+
+    def get(self, name: str, default=None):
+        item = self.item
+        if name == "name":
+            return item.name or item.sku
+        if name == "sku":
+            return item.sku
+        if name == "id":
+            return _gid("Product", 500_000 + item.index)
+        if name == "legacy_id":
+            return 500_000 + item.index
+        if name == "barcode":
+            return None
+        return default
+
+
+_PRODUCT_FIELDS = {
+    "id": lambda p: _gid("WarehouseProduct", p.number),
+    "legacy_id": lambda p: p.number,
+    "account_id": lambda p: ACCOUNT,
+    "sku": lambda p: p.item.sku,
+    "warehouse_id": lambda p: _gid("Warehouse", warehouse_legacy_id(p.loc)),
+    "warehouse_identifier": lambda p: p.loc.name,
+    "on_hand": lambda p: p.count[0] or 0,
+    "allocated": lambda p: p.count[2] or 0,
+    "available": lambda p: p.count[1] or 0,
+    "backorder": lambda p: max(0, (p.count[2] or 0) - (p.count[0] or 0)),
+    "reserve_inventory": lambda p: 0,
+    "non_sellable_quantity": lambda p: 0,
+    "inventory_bin": lambda p: "",
+    "active": lambda p: True,
+    "created_at": lambda p: _time(p.base_now - 86400 * 90),
+    "updated_at": lambda p: _time(p.count[4]),
+    "product": lambda p: _ProductInfo(p.item),
+}
+
+
 class ShipHeroSim(OrdersMixin, VendorSim):
     role = "wms"
 
     def __init__(self, world: World, token: str) -> None:
         super().__init__(world, token, bucket=(4004.0, 60.0))  # ShipHero's credits
+        world.updated_since(self.role, 0)  # the index by update time, before any request
         self._requests = 0
 
     def routes(self) -> list[Route]:
@@ -202,16 +285,11 @@ class ShipHeroSim(OrdersMixin, VendorSim):
             except (ValueError, IndexError):
                 raise graphql.Fail("Invalid cursor") from None
         chunk = rows[start:start + first]
-
-        def cursor(offset: int) -> str:
-            return base64.b64encode(f"arrayconnection:{offset}".encode()).decode()
-
         return {"pageInfo": {"hasNextPage": start + first < len(rows),
                              "hasPreviousPage": start > 0,
-                             "startCursor": cursor(start) if chunk else None,
-                             "endCursor": cursor(start + len(chunk) - 1) if chunk else None},
-                "edges": [{"cursor": cursor(start + i), "node": node(row)}
-                          for i, row in enumerate(chunk)]}
+                             "startCursor": _cursor(start) if chunk else None,
+                             "endCursor": _cursor(start + len(chunk) - 1) if chunk else None},
+                "edges": [_Edge(start + i, row, node) for i, row in enumerate(chunk)]}
 
     _time = staticmethod(_time)
     _read_time = staticmethod(_read_time)
@@ -233,8 +311,16 @@ class ShipHeroSim(OrdersMixin, VendorSim):
 
         def compute() -> list:
             view = self.world.view(self.role)
+            warehouses = self._warehouse_of(args.get("warehouse_id"))
+            if since is not None and not sku:  # changed since: from the index by time
+                at = {loc.code: loc for loc in warehouses}
+                changed = [(at[code], self.world.item_index[item_sku], view[(code, item_sku)])
+                           for code, item_sku in self.world.updated_since(self.role, since)
+                           if code in at]
+                changed.sort(key=lambda row: (row[0].index, row[1].index))  # as listed
+                return [row for row in changed if until is None or row[2][4] <= until]
             rows = []
-            for loc in self._warehouse_of(args.get("warehouse_id")):
+            for loc in warehouses:
                 items = [self.world.item_index[sku]] if sku in self.world.item_index else \
                     ([] if sku else self.world.items)
                 for item in items:
@@ -251,23 +337,8 @@ class ShipHeroSim(OrdersMixin, VendorSim):
 
         return self.memo(("products", args.get("warehouse_id"), sku, since, until), compute)
 
-    def _product(self, row) -> dict:
-        # Fields our readers rarely select are callables, computed only when asked for.
-        loc, item, (on_hand, available, allocated, _, updated) = row
-        number = (loc.index + 1) * 10_000_000 + item.index
-        return {"id": lambda _: _gid("WarehouseProduct", number), "legacy_id": number,
-                "account_id": ACCOUNT, "sku": item.sku,
-                "warehouse_id": lambda _: _gid("Warehouse", warehouse_legacy_id(loc)),
-                "warehouse_identifier": loc.name, "on_hand": on_hand or 0,
-                "allocated": allocated or 0, "available": available or 0,
-                "backorder": max(0, (allocated or 0) - (on_hand or 0)), "reserve_inventory": 0,
-                "non_sellable_quantity": 0, "inventory_bin": "", "active": True,
-                "created_at": lambda _: _time(self.world.base_now - 86400 * 90),
-                "updated_at": _time(updated),
-                "product": lambda _: {
-                    "id": _gid("Product", 500_000 + item.index),
-                    "legacy_id": 500_000 + item.index, "name": item.name or item.sku,
-                    "sku": item.sku, "barcode": None}}
+    def _product(self, row) -> _Product:
+        return _Product(row, self.world.base_now)
 
     def _changes(self, args: dict) -> list:
         since = _read_time(args.get("date_from"))

@@ -8,19 +8,16 @@ operations whose JSONL file flattens nested connections into lines with __parent
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 from bisect import bisect_right
-from collections.abc import AsyncIterator, Iterator
 
-import orjson
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 from starlette.routing import Route
 
 from app.simulator import graphql
-from app.simulator.faults import mangle
+from app.simulator.shopify_bulk import BulkMixin
 from app.simulator.shopify_format import (
     MAX_COST,
     MAX_PAGE,
@@ -33,17 +30,21 @@ from app.simulator.shopify_format import (
     position,
     search,
     shopify_time,
+    time_filter,
+    time_floor,
 )
 from app.simulator.vendor import VendorSim, json_response
 from app.simulator.world import SimItem, SimLocation, World
 
 
-class ShopifySim(VendorSim):
+class ShopifySim(BulkMixin, VendorSim):
     role = "storefront"
 
     def __init__(self, world: World, token: str) -> None:
         super().__init__(world, token, bucket=(2000.0, 100.0))  # a Standard plan's points
+        world.updated_since(self.role, 0)  # the index by update time, before any request
         self.operations: list[dict] = []
+        self._location_nodes: dict[tuple[int, bool], dict] = {}
         self._base = ""  # this endpoint's URL, learnt from requests (for bulk file URLs)
         self._version = "2025-10"
 
@@ -154,7 +155,7 @@ class ShopifySim(VendorSim):
                     "startCursor": cursor(page[0].index) if page else None,
                     "endCursor": cursor(page[-1].index) if page else None},
                 "nodes": lambda _: [node(r) for r in page],
-                "edges": lambda _: [{"cursor": cursor(r.index), "node": node(r)} for r in page]}
+                "edges": lambda _: [_Edge(r, node) for r in page]}
 
     def _items(self, query: str | None) -> list[SimItem]:
         def compute() -> list[SimItem]:
@@ -175,74 +176,44 @@ class ShopifySim(VendorSim):
                  if (loc.code, item.sku) in view]
         return max((t for t in times if t is not None), default=None)
 
-    def _item(self, item: SimItem, unbounded: bool = False) -> dict:
-        # Anything costly is a callable: computed only when the query selects it.
-        number = item_number(item)
-        name = item.name or item.sku
-        return {
-            "__typename": "InventoryItem", "id": f"gid://shopify/InventoryItem/{number}",
-            "sku": item.sku, "tracked": True, "legacyResourceId": str(number),
-            "createdAt": lambda _: shopify_time(self.world.base_now - 86400 * 90),
-            "updatedAt": lambda _: shopify_time(self._item_updated(item)
-                                         or self.world.base_now - 86400 * 90),
-            "variant": lambda _: {
-                "__typename": "ProductVariant",
-                "id": f"gid://shopify/ProductVariant/{number + 1_000_000}",
-                "displayName": f"{name} - Default Title", "title": "Default Title",
-                "sku": item.sku, "product": {
-                    "__typename": "Product", "title": name,
-                    "id": f"gid://shopify/Product/{number + 2_000_000}"}},
-            "inventoryLevels": lambda a: self._connection(
-                self._levels_of_item(item, a.get("query")), a, self._level, unbounded),
-        }
+    def _item(self, item: SimItem, unbounded: bool = False) -> _ItemNode:
+        return _ItemNode(self, item, unbounded)
 
     def _levels_of_item(self, item: SimItem, query: str | None) -> list:
-        view = self.world.view(self.role)
-        levels = [_Level(loc.index, loc, item, view[(loc.code, item.sku)])
-                  for loc in self.world.locations_of(self.role) if (loc.code, item.sku) in view]
-        return _filter_levels(levels, query)
+        view, keep = self.world.view(self.role), time_filter(query)
+        return [_Level(loc.index, loc, item, count) for loc in self.world.locations_of(self.role)
+                if (count := view.get((loc.code, item.sku))) is not None
+                and (keep is None or keep(count[4]))]
 
     def _levels_at(self, loc: SimLocation, query: str | None) -> list:
         def compute() -> list:
-            view = self.world.view(self.role)
-            levels = [_Level(item.index, loc, item, view[(loc.code, item.sku)])
-                      for item in self.world.items if (loc.code, item.sku) in view]
-            return _filter_levels(levels, query)
+            view, keep, code = self.world.view(self.role), time_filter(query), loc.code
+            floor = time_floor(query)
+            if floor is not None:  # updated since: from the index by time, in item order
+                items = sorted((self.world.item_index[sku] for at, sku in
+                                self.world.updated_since(self.role, floor) if at == code),
+                               key=lambda item: item.index)
+            else:
+                items = self.world.items
+            return [_Level(item.index, loc, item, count) for item in items
+                    if (count := view.get((code, item.sku))) is not None
+                    and (keep is None or keep(count[4]))]
 
         return self.memo(("levels", loc.code, query), compute)
 
-    def _level(self, level: _Level) -> dict:
-        item_no = item_number(level.item)
-        level_no = (level.location.index + 1) * 100_000_000 + item_no
-        on_hand, available, committed, incoming, updated = level.count
-        on_hand, available = on_hand or 0, available or 0
-        committed, incoming = committed or 0, incoming or 0
-        values = {"available": available, "on_hand": on_hand, "committed": committed,
-                  "incoming": incoming, "reserved": max(0, on_hand - available - committed),
-                  "damaged": 0, "safety_stock": 0, "quality_control": 0}
-
-        def quantities(args: dict) -> list[dict]:
-            unknown = [n for n in args["names"] if n not in QUANTITY_NAMES]
-            if unknown:
-                raise graphql.Fail(f"Invalid quantity name: {unknown[0]}")
-            stamp = shopify_time(updated)
-            return [{"name": n, "quantity": values[n],
-                     "id": f"gid://shopify/InventoryQuantity/{level_no}?name={n}",
-                     "updatedAt": stamp if values[n] else None}
-                    for n in args["names"]]
-
-        return {"__typename": "InventoryLevel",
-                "id": f"gid://shopify/InventoryLevel/{level_no}?inventory_item_id={item_no}",
-                "createdAt": lambda _: shopify_time(self.world.base_now - 86400 * 90),
-                "updatedAt": shopify_time(updated),
-                "location": lambda _: self._location(level.location),
-                "item": lambda _: self._item(level.item), "quantities": quantities}
+    def _level(self, level: _Level) -> _LevelNode:
+        return _LevelNode(self, level)
 
     def _location(self, loc: SimLocation, unbounded: bool = False) -> dict:
-        return {"__typename": "Location", "id": location_gid(loc), "name": loc.name,
+        # The same for every level at the location (its levels are read when asked for).
+        node = self._location_nodes.get((loc.index, unbounded))
+        if node is None:
+            node = self._location_nodes[(loc.index, unbounded)] = {
+                "__typename": "Location", "id": location_gid(loc), "name": loc.name,
                 "isActive": True, "legacyResourceId": str(68_000_001 + loc.index),
                 "inventoryLevels": lambda a: self._connection(
                     self._levels_at(loc, a.get("query")), a, self._level, unbounded)}
+        return node
 
     def _find_location(self, gid: str | None) -> dict | None:
         for loc in self.world.locations_of(self.role):
@@ -259,88 +230,143 @@ class ShopifySim(VendorSim):
             return self._find_location(gid)
         return None
 
-    # -- bulk operations -------------------------------------------------------------------
-    def _start_bulk(self, query: str, group: bool | None) -> dict:
-        if self.operations:  # a running operation carries on while nobody polls it
-            self._advance(self.operations[-1])
-        if self.operations and self.operations[-1]["status"] in ("CREATED", "RUNNING"):
-            return {"bulkOperation": None, "userErrors": [{
-                "field": None, "code": "OPERATION_IN_PROGRESS",
-                "message": "A bulk query operation for this app and shop is already in "
-                           f"progress: {self.operations[-1]['id']}."}]}
-        prepared = SCHEMA.prepare(query, {})
-        if isinstance(prepared, list) or prepared.is_mutation:
-            message = prepared[0]["message"] if isinstance(prepared, list) else "not a query"
-            error = {"field": ["query"], "code": "INVALID",
-                     "message": f"Invalid bulk query: {message}"}
-            return {"bulkOperation": None, "userErrors": [error]}
-        number = 4_046_733_967_001 + len(self.operations)
-        if group is None:  # grouped by default from 2025-07 until 2026-01
-            group = "2025-07" <= self._version < "2026-01"
-        operation = {"id": f"gid://shopify/BulkOperation/{number}", "number": number,
-                     "status": "CREATED", "query": query, "prepared": prepared, "group": group,
-                     "createdAt": shopify_time(self.world.now())}
-        self.operations.append(operation)
-        return {"bulkOperation": self._operation(operation), "userErrors": []}
 
-    def _advance(self, operation: dict) -> None:
-        """Each poll moves the operation on: CREATED → RUNNING → COMPLETED."""
-        if operation["status"] == "CREATED":
-            operation["status"] = "RUNNING"
-        elif operation["status"] == "RUNNING":
-            operation["status"] = "COMPLETED"
-            operation["completedAt"] = shopify_time(self.world.now())
+class _Edge:
+    """An edge of a connection: its node, and a cursor only if asked for."""
 
-    def _operation(self, operation: dict) -> dict:
-        done = operation["status"] == "COMPLETED"
-        url = (f"{self._base}/_bulk/{operation['number']}.jsonl?Expires=1893456000"
-               f"&Signature=sim") if done else None
-        return {"__typename": "BulkOperation", "id": operation["id"],
-                "status": operation["status"], "errorCode": None, "type": "QUERY",
-                "createdAt": operation["createdAt"], "completedAt": operation.get("completedAt"),
-                "objectCount": "0", "rootObjectCount": "0", "fileSize": None,
-                "url": url, "partialDataUrl": None, "query": operation["query"]}
+    __slots__ = ("node", "row")
 
-    async def bulk_file(self, request: Request) -> Response:
-        if request.headers.get("X-Shopify-Access-Token"):
-            self.storage_token_leaks += 1
-        number = int(request.path_params["number"])
-        operation = next((o for o in self.operations if o["number"] == number), None)
-        if operation is None or operation["status"] != "COMPLETED":
-            return Response("<Error><Code>NoSuchKey</Code></Error>", 404,
-                            media_type="application/xml")
-        faults = self.world.faults.get(self.role)
-        action = await self.gate.admit(faults, self.world.now())
-        if action in ("down", "error"):
-            return self.down()
-        lines = self._jsonl(operation["prepared"], operation["group"])
-        how = self.gate.malformed_now(faults)
-        if how is not None:
-            body, media = mangle(b"".join(lines), how)
-            return Response(body, media_type=media)
-        return StreamingResponse(_chunks(lines), media_type="application/jsonl")
+    def __init__(self, row, node) -> None:
+        self.row, self.node = row, node
 
-    def _jsonl(self, prepared: graphql.Request, group: bool) -> Iterator[bytes]:
-        """The bulk file: one line per connection node, nested ones with __parentId.
+    def get(self, name: str, default=None):
+        if name == "node":
+            return self.node(self.row)
+        if name == "cursor":
+            return cursor(self.row.index)
+        return default
 
-        Grouped, each node is followed by its children and the file streams in constant
-        memory. Ungrouped, Shopify promises no order: here every child comes first, the
-        hardest order for a reader.
-        """
-        if not group:
-            lines = list(self._jsonl(prepared, True))
-            yield from sorted(lines, key=lambda line: b'"__parentId"' not in line)
-            return
-        field, args, selection, node_type = graphql.root_connection(prepared)
-        if field == "inventoryItems":
-            rows, node = self._items(args.get("query")), self._item
-        elif field == "locations":
-            rows, node = self.world.locations_of(self.role), self._location
-        else:
-            return
-        for row in rows:
-            projected = graphql.project(prepared, node(row, unbounded=True), selection, node_type)
-            yield from _flatten_node(projected, None)
+
+class _ItemNode:
+    """One InventoryItem; like levels, each field is worked out only when selected."""
+
+    __slots__ = ("item", "sim", "unbounded")
+
+    def __init__(self, sim: ShopifySim, item: SimItem, unbounded: bool) -> None:
+        self.sim, self.item, self.unbounded = sim, item, unbounded
+
+    def get(self, name: str, default=None):
+        field = _ITEM_FIELDS.get(name)
+        return default if field is None else field(self)
+
+
+def _variant(node: _ItemNode) -> dict:
+    item = node.item
+    number, name = item_number(item), item.name or item.sku
+    return {"__typename": "ProductVariant",
+            "id": f"gid://shopify/ProductVariant/{number + 1_000_000}",
+            "displayName": f"{name} - Default Title", "title": "Default Title",
+            "sku": item.sku, "product": {
+                "__typename": "Product", "title": name,
+                "id": f"gid://shopify/Product/{number + 2_000_000}"}}
+
+
+def _item_levels(node: _ItemNode):
+    sim, item, unbounded = node.sim, node.item, node.unbounded
+    return lambda a: sim._connection(sim._levels_of_item(item, a.get("query")), a, sim._level,
+                                     unbounded)
+
+
+_ITEM_FIELDS = {
+    "__typename": lambda n: "InventoryItem",
+    "id": lambda n: f"gid://shopify/InventoryItem/{item_number(n.item)}",
+    "sku": lambda n: n.item.sku,
+    "tracked": lambda n: True,
+    "legacyResourceId": lambda n: str(item_number(n.item)),
+    "createdAt": lambda n: shopify_time(n.sim.world.base_now - 86400 * 90),
+    "updatedAt": lambda n: shopify_time(n.sim._item_updated(n.item)
+                                        or n.sim.world.base_now - 86400 * 90),
+    "variant": _variant,
+    "inventoryLevels": _item_levels,
+}
+
+
+class _LevelNode:
+    """One InventoryLevel: a bulk read lists every level and selects a few of its
+    fields, so each is worked out only when asked for (the projection reads nodes
+    through `get`, as it reads dicts)."""
+
+    __slots__ = ("level", "sim")
+
+    def __init__(self, sim: ShopifySim, level: _Level) -> None:
+        self.sim, self.level = sim, level
+
+    def get(self, name: str, default=None):
+        field = _LEVEL_FIELDS.get(name)
+        return default if field is None else field(self.sim, self.level)
+
+
+def _level_id(level: _Level) -> str:
+    item_no = item_number(level.item)
+    level_no = (level.location.index + 1) * 100_000_000 + item_no
+    return f"gid://shopify/InventoryLevel/{level_no}?inventory_item_id={item_no}"
+
+
+def _quantities(level: _Level, args: dict) -> list[_Quantity]:
+    unknown = [n for n in args["names"] if n not in QUANTITY_NAMES]
+    if unknown:
+        raise graphql.Fail(f"Invalid quantity name: {unknown[0]}")
+    return [_Quantity(level, n) for n in args["names"]]
+
+
+class _Quantity:
+    """One of a level's named quantities (`reserved` is what on hand holds beyond the
+    available and committed units)."""
+
+    __slots__ = ("level", "name")
+
+    def __init__(self, level: _Level, name: str) -> None:
+        self.level, self.name = level, name
+
+    def get(self, field: str, default=None):
+        if field == "name":
+            return self.name
+        if field == "quantity":
+            return self.quantity
+        if field == "id":
+            level = self.level
+            level_no = (level.location.index + 1) * 100_000_000 + item_number(level.item)
+            return f"gid://shopify/InventoryQuantity/{level_no}?name={self.name}"
+        if field == "updatedAt":
+            return shopify_time(self.level.count[4]) if self.quantity else None
+        return default
+
+    @property
+    def quantity(self) -> int:
+        on_hand, available, committed, incoming, _ = self.level.count
+        name = self.name
+        if name == "available":
+            return available or 0
+        if name == "on_hand":
+            return on_hand or 0
+        if name == "committed":
+            return committed or 0
+        if name == "incoming":
+            return incoming or 0
+        if name == "reserved":
+            return max(0, (on_hand or 0) - (available or 0) - (committed or 0))
+        return 0  # damaged, safety_stock, quality_control
+
+
+_LEVEL_FIELDS = {
+    "__typename": lambda sim, level: "InventoryLevel",
+    "id": lambda sim, level: _level_id(level),
+    "createdAt": lambda sim, level: shopify_time(sim.world.base_now - 86400 * 90),
+    "updatedAt": lambda sim, level: shopify_time(level.count[4]),
+    "location": lambda sim, level: sim._location(level.location),
+    "item": lambda sim, level: sim._item(level.item),
+    "quantities": lambda sim, level: lambda args: _quantities(level, args),
+}
 
 
 class _Level:
@@ -350,38 +376,3 @@ class _Level:
         self.index, self.location, self.item, self.count = index, location, item, count
 
 
-def _filter_levels(levels: list, query: str | None) -> list:
-    for field, op, value in search(query):
-        if field == "updated_at":
-            levels = [lv for lv in levels if matches_time(lv.count[4], op, value)]
-    return levels
-
-
-def _is_connection(value) -> bool:
-    return isinstance(value, dict) and ("edges" in value or "nodes" in value)
-
-
-def _flatten_node(node: dict, parent_id: str | None) -> Iterator[bytes]:
-    """One node's line (without its connections), then its connections' nodes."""
-    line = {k: v for k, v in node.items() if not _is_connection(v)}
-    if parent_id is not None:
-        line["__parentId"] = parent_id
-    yield orjson.dumps(line) + b"\n"
-    for value in node.values():
-        if _is_connection(value):
-            children = value.get("nodes") or [e["node"] for e in value.get("edges") or []]
-            for child in children:
-                yield from _flatten_node(child, node.get("id"))
-
-
-async def _chunks(lines: Iterator[bytes], size: int = 512) -> AsyncIterator[bytes]:
-    """Stream the file in chunks, letting other requests in between (no thread hop)."""
-    batch: list[bytes] = []
-    for line in lines:
-        batch.append(line)
-        if len(batch) >= size:
-            yield b"".join(batch)
-            batch = []
-            await asyncio.sleep(0)
-    if batch:
-        yield b"".join(batch)

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import base64
 import json
+import operator
 import re
-import time
+from collections.abc import Callable
 from datetime import datetime
 
 from app.simulator import graphql
+from app.simulator.vendor import utc_text
 from app.simulator.world import SimItem, SimLocation
 
 SDL = """
@@ -85,8 +87,7 @@ def item_number(item: SimItem) -> int:
 
 
 def shopify_time(epoch: int | None) -> str | None:
-    return None if epoch is None else "{:04d}-{:02d}-{:02d}T{:02d}:{:02d}:{:02d}Z".format(
-        *time.gmtime(epoch)[:6])
+    return None if epoch is None else utc_text(epoch) + "Z"
 
 
 def cursor(position: int) -> str:
@@ -110,6 +111,45 @@ def search(query: str | None) -> list[tuple[str, str, str]]:
             value = value[1:-1].replace("\\'", "'").replace("\\\\", "\\")
         terms.append((field.lower(), op or "=", value))
     return terms
+
+
+_COMPARE = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le,
+            "=": operator.eq}
+
+
+def time_filter(query: str | None, field: str = "updated_at"
+                ) -> Callable[[int | None], bool] | None:
+    """The query's terms on a time field as one test of an epoch (None: no such term).
+    The bounds are read once, not once per row a listing holds."""
+    tests = []
+    for name, op, value in search(query):
+        if name != field:
+            continue
+        try:
+            bound = int(datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp())
+        except ValueError:
+            continue  # Shopify ignores terms it cannot read
+        tests.append((_COMPARE[op], bound))
+    if not tests:
+        return None
+    if len(tests) == 1:  # the usual `updated_at:>'...'`
+        (compare, bound), = tests
+        return lambda epoch: epoch is not None and compare(epoch, bound)
+    return lambda epoch: epoch is not None and all(test(epoch, at) for test, at in tests)
+
+
+def time_floor(query: str | None, field: str = "updated_at") -> int | None:
+    """The earliest time a row can have and match the query's lower bounds on a time
+    field (None: the query sets none)."""
+    floors = []
+    for name, op, value in search(query):
+        if name == field and op in (">", ">=", "="):
+            try:
+                bound = int(datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp())
+            except ValueError:
+                continue
+            floors.append(bound + 1 if op == ">" else bound)
+    return max(floors, default=None)
 
 
 def matches_time(epoch: int | None, op: str, value: str) -> bool:

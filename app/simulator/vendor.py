@@ -37,6 +37,22 @@ class Bucket:
         return True
 
 
+_CLOCK_TIMES = [f"{h:02d}:{m:02d}:{s:02d}" for h in range(24) for m in range(60)
+                for s in range(60)]
+_DATES: dict[int, str] = {}
+
+
+def utc_text(epoch: int, sep: str = "T") -> str:
+    """'YYYY-MM-DDTHH:MM:SS' (or with another separator) in UTC for an epoch second.
+    Vendors stamp every row, so the date is worked out once per day and the time of day
+    looked up."""
+    day, second = divmod(int(epoch), 86400)
+    date = _DATES.get(day)
+    if date is None:
+        date = _DATES[day] = time.strftime("%Y-%m-%d", time.gmtime(day * 86400))
+    return date + sep + _CLOCK_TIMES[second]
+
+
 def json_response(body, status: int = 200, headers: dict | None = None) -> Response:
     return Response(orjson.dumps(body), status_code=status, headers=headers,
                     media_type="application/json")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 import time
+from bisect import bisect_left
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -74,6 +75,8 @@ class World:
         self._started = time.monotonic()
         self._frozen: int | None = None
         self._views: dict[tuple, dict[Key, Count]] = {}
+        # (system, past clock or None) → (update times, keys in that order, keys moved since)
+        self._by_time: dict[tuple, tuple[list[int], list[Key], dict[Key, int]]] = {}
         self.listeners: list[Callable[[str, list[Key]], None]] = []
         self.item_index = {item.sku: item for item in self.items}
         self.location_index = {loc.code: loc for loc in self.locations}
@@ -90,9 +93,11 @@ class World:
         self._frozen = at
         self._bump()
 
-    def _bump(self) -> None:
+    def _bump(self, keep_time_index: bool = False) -> None:
         self.version += 1
         self._views.clear()
+        if not keep_time_index:
+            self._by_time.clear()
 
     # -- what each system says ------------------------------------------------------------
     def locations_of(self, system: str) -> list[SimLocation]:
@@ -108,6 +113,26 @@ class World:
         if cache_key not in self._views:
             self._views[cache_key] = self._as_of(system, at)
         return self._views[cache_key]
+
+    def updated_since(self, system: str, since: int) -> list[Key]:
+        """The keys of the system's counts updated at or after `since` (as of the clock),
+        from an index by update time: a vendor's "changed since" query reads the few rows
+        that changed instead of scanning every one. Rows changed by `mutate` are noted
+        beside the index (sorting it again costs seconds on a big world)."""
+        at = self.now()
+        cache_key = (system, at if at < self.base_now else None)
+        index = self._by_time.get(cache_key)
+        if index is None or len(index[2]) > len(index[1]) // 4 + 100:
+            view = self.view(system)
+            keys = [key for key, count in view.items() if count[4] is not None]
+            keys.sort(key=lambda key: view[key][4])
+            index = self._by_time[cache_key] = ([view[key][4] for key in keys], keys, {})
+        times, keys, moved = index
+        found = keys[bisect_left(times, since):]
+        if moved:
+            found = [key for key in found if key not in moved]
+            found += [key for key, at in moved.items() if at >= since]
+        return found
 
     def _as_of(self, system: str, at: int) -> dict[Key, Count]:
         view: dict[Key, Count] = {}
@@ -154,9 +179,13 @@ class World:
                 rows[key] = ((on_hand or 0) + step, (available or 0) + step, allocated,
                              in_transit, now)
             changed += len(picked)
+            index = self._by_time.get((system, None))
+            if index is not None:  # the present's index learns the new update times
+                index[2].update(dict.fromkeys(picked, now))
             for listener in self.listeners:
                 listener(system, picked)
-        self._bump()
+        self._by_time = {key: index for key, index in self._by_time.items() if key[1] is None}
+        self._bump(keep_time_index=True)
         return changed
 
 

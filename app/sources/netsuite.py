@@ -4,9 +4,11 @@ POST {base_url}/services/rest/query/v1/suiteql?limit=&offset= with `Prefer: tran
 and a Bearer token. Answers are {links, count, hasMore, items, offset, totalResults};
 every value is a string and NULL columns are left out. One query returns at most
 100,000 rows, so reads are partitioned: page by offset within a partition, then start a
-new query after the last (item, location) key. Times are projected with TO_CHAR so the
-user's date-format preference cannot change them; NetSuite renders them in the account's
-time zone (`timezone` in the system's config). No Retry-After on 429: back off with jitter.
+new query after the last (item, location) key. Pages that hasMore (then totalResults)
+says exist are asked for while the current one is read: up to two ahead, within the
+client's concurrency budget. Times are projected with TO_CHAR so the user's date-format
+preference cannot change them; NetSuite renders them in the account's time zone
+(`timezone` in the system's config). No Retry-After on 429: back off with jitter.
 
 Orders: purchase and sales order lines (transaction + transactionline + item; item lines
 only: mainline = 'F', taxline = 'F', item IS NOT NULL), ordered quantity as ABS(quantity)
@@ -39,6 +41,7 @@ from app.sources.http import HttpSettings, VendorClient, short
 ENDPOINT = "/services/rest/query/v1/suiteql"
 PAGE_LIMIT = 1000  # SuiteQL's maximum page
 QUERY_CAP = 100_000  # SuiteQL's maximum rows per query
+PAGES_AHEAD = 2  # of a big read, asked for before they are needed
 EPOCH = datetime(1970, 1, 1)
 TIME_MASK = "'YYYY-MM-DD HH24:MI:SS'"
 EVENT_TYPES = {"InvAdjst": "adjustment", "ItemRcpt": "receipt", "ItemShip": "shipment",
@@ -133,6 +136,11 @@ class NetSuiteConnector:
         await self.client.aclose()
 
     async def _page(self, sql: str, offset: int) -> tuple[list, bool]:
+        items, more, _ = await self._counted_page(sql, offset)
+        return items, more
+
+    async def _counted_page(self, sql: str, offset: int) -> tuple[list, bool, int | None]:
+        """A page, whether more follow, and totalResults (None if it is not a count)."""
         body = await self.client.post_json(
             ENDPOINT, {"q": sql}, params={"limit": self.limit, "offset": offset})
         items = Fields(self.system, "suiteql", body).list("items")
@@ -140,7 +148,8 @@ class NetSuiteConnector:
             raise PayloadError(f"{self.system}: suiteql.items should hold objects")
         if not isinstance(body.get("hasMore"), bool):
             raise PayloadError(f"{self.system}: suiteql.hasMore should be true or false")
-        return items, body["hasMore"]
+        total = body.get("totalResults")
+        return items, body["hasMore"], total if type(total) is int else None
 
     async def _partitioned(self, template: str, extra: str, key: Callable[[dict], tuple]
                            ) -> AsyncIterator[list[dict]]:
@@ -150,22 +159,42 @@ class NetSuiteConnector:
         rows remain, so a full partition always starts another after its last key.
         """
         last = (0, 0)
+        # Pages asked for ahead of the one being read, within the concurrency budget:
+        # NetSuite answers them while this one is parsed and stored.
+        depth = min(PAGES_AHEAD, self.client.settings.max_concurrency - 1)
         while True:
             sql = template.format(item=last[0], location=last[1], extra=extra)
-            offset, read, more = 0, 0, True
-            while more and offset + self.limit <= QUERY_CAP:
-                rows, more = await self._page(sql, offset)
-                if rows:
-                    yield rows
-                    try:
-                        last = key(rows[-1])
-                    except (KeyError, TypeError, ValueError):
-                        raise PayloadError(f"{self.system}: a row without its key "
-                                           f"columns: {short(repr(rows[-1]))}") from None
-                read += len(rows)
-                offset += self.limit
-                if not rows:
-                    return
+            offset, read, more, end = 0, 0, True, None
+            ahead: dict[int, asyncio.Task] = {}
+            try:
+                while more and offset + self.limit <= QUERY_CAP:
+                    task = ahead.pop(offset, None)
+                    rows, more, total = await (task or self._counted_page(sql, offset))
+                    if end is None and total is not None:  # rows the partition holds
+                        end = min(total, QUERY_CAP)
+                    for n in range(1, depth + 1):
+                        at = offset + n * self.limit
+                        # The next page exists if hasMore says so; later ones if the count
+                        # says so (a page asked for in vain comes back empty).
+                        if at + self.limit > QUERY_CAP or not more or \
+                                (n > 1 and (end is None or at >= end)):
+                            break
+                        if at not in ahead:
+                            ahead[at] = _background(self._counted_page(sql, at))
+                    if rows:
+                        yield rows
+                        try:
+                            last = key(rows[-1])
+                        except (KeyError, TypeError, ValueError):
+                            raise PayloadError(f"{self.system}: a row without its key "
+                                               f"columns: {short(repr(rows[-1]))}") from None
+                    read += len(rows)
+                    offset += self.limit
+                    if not rows:
+                        return
+            finally:
+                for task in ahead.values():  # the read stopped early: nobody wants them
+                    task.cancel()
             if read < QUERY_CAP - self.limit and not more:
                 return
 
@@ -192,6 +221,14 @@ class NetSuiteConnector:
                         int(get("committed", "0")), int(get("in_transit", "0")),
                         None if changed is None else self._time(changed),
                         get("display_name"))
+
+    def _counts(self, rows: list[dict]) -> list[CountRow]:
+        """A page of stock rows: the quick way for the whole page, else row by row."""
+        quick = self._quick_count
+        try:
+            return [quick(raw) for raw in rows]
+        except (KeyError, TypeError, ValueError, AttributeError):
+            return [self._count(raw) for raw in rows]
 
     def _careful_count(self, raw: dict) -> CountRow:
         # A NULL quantity is left out of the answer; in aggregateItemLocation it means 0.
@@ -232,7 +269,7 @@ class NetSuiteConnector:
         key = lambda r: (int(r["item_id"]), int(r["location_id"]))  # noqa: E731
         extra = self._since(window.counts_since, "ail.lastquantityavailablechange")
         async for rows in self._partitioned(STOCK, extra, key):
-            yield Page(counts=[self._count(r) for r in rows])
+            yield Page(counts=self._counts(rows))
         key = lambda r: (int(r["txn_id"]), int(r["line_id"]))  # noqa: E731
         extra = self._since(window.events_since, "t.createddate")
         async for rows in self._partitioned(EVENTS, extra, key):
@@ -294,7 +331,15 @@ class NetSuiteConnector:
         quoted = "'" + sku.replace("'", "''") + "'"
         key = lambda r: (int(r["item_id"]), int(r["location_id"]))  # noqa: E731
         async for rows in self._partitioned(STOCK, f" AND i.itemid = {quoted}", key):
-            yield Page(counts=[self._count(r) for r in rows])
+            yield Page(counts=self._counts(rows))
+
+
+def _background(coro) -> asyncio.Task:
+    """A task whose failure is seen when it is awaited, or dropped quietly if it never is
+    (cancelled because the read stopped)."""
+    task = asyncio.ensure_future(coro)
+    task.add_done_callback(lambda t: t.cancelled() or t.exception())
+    return task
 
 
 def _quantity(row: Fields, key: str) -> int | None:
