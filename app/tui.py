@@ -142,8 +142,6 @@ class SeamdeskApp(App):
     def refresh_headers(self) -> None:
         from widgets.status_header import StatusHeader
 
-        # Textual's own Header (a screen not yet on StatusHeader) shows the sub-title.
-        self.sub_title = self.operator + (" · read-only" if self.read_only else "")
         for screen in self.screen_stack:
             for header in screen.query(StatusHeader):
                 header.refresh()
