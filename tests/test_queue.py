@@ -77,6 +77,21 @@ async def test_agreement_clears_and_a_relapse_reopens_then_recurs(config, sim, w
     assert f"recurring|{key}" in keys(engine)
 
 
+async def test_a_key_gone_from_every_system_clears_and_untouched_keys_stay(config, sim,
+                                                                            world, engine):
+    await seed(config, sim, world, engine)
+    gone, kept = "upstream-drift|SOCK-WHT-3P|ATL1", "upstream-drift|HOOD-GRY-L|DAL1"
+    for counts in world.counts.values():
+        counts.pop(("ATL1", "SOCK-WHT-3P"), None)
+    world.set_clock(world.base_now + 600)
+    rf = refresher(config, sim, engine)
+    rf.clock = lambda: AFTER + 600
+    await rf.run(full=True)  # a full read: what no system lists any more is gone
+    active = keys(engine)
+    assert gone not in active and kept in active
+    assert _detail(engine, gone).audit[-1].action == "cleared"
+
+
 async def test_bulk_resolve_a_filtered_set_with_the_operator_in_the_audit(config, sim, world,
                                                                           engine):
     await seed(config, sim, world, engine)

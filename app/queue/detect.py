@@ -34,26 +34,50 @@ PER_KEY = {code for code in CATALOGUE if code not in SYSTEM_WIDE} - {
     "unmapped-location", "recurring", "failed-messages", *ORDER_CODES}
 """The count findings judged per SKU and location (messages and orders have their own)."""
 
-_CHANGED = text(
-    "SELECT DISTINCT sku, location FROM count_staging WHERE run_id IN :runs"
-    " UNION SELECT sku, location FROM inventory_event WHERE run_id IN :runs OR at >= :recent"
+_SYSTEMS = "('wms', 'erp', 'storefront')"
+_CHANGED_KEYS = (
+    "SELECT sku, location FROM count_staging WHERE run_id IN :runs"
+    " UNION SELECT sku, location FROM inventory_event WHERE run_id IN :runs OR at >= :recent")
+# Triage in SQL, so a full refresh never brings every key into Python: a changed key goes
+# on to the rules only if it has an inventory trail or its systems' numbers differ at all
+# (tolerances and pool definitions are the rules' business; this is a superset of
+# `any_gap`, which compares available across the systems and on-hand WMS/ERP).
+_TRIAGE = text(
+    f"WITH changed(sku, location) AS ({_CHANGED_KEYS})"
+    " SELECT k.sku, k.location FROM changed k WHERE EXISTS (SELECT 1 FROM inventory_event e"
+    "   WHERE e.sku = k.sku AND e.location = k.location)"
+    " OR (SELECT max(c.available) <> min(c.available) OR max(CASE WHEN c.system <> 'storefront'"
+    "   THEN c.on_hand END) <> min(CASE WHEN c.system <> 'storefront' THEN c.on_hand END)"
+    f"   FROM count_current c WHERE c.system IN {_SYSTEMS} AND c.sku = k.sku"
+    "   AND c.location = k.location)"
 ).bindparams(bindparam("runs", expanding=True))
+# The per-key exceptions a detector run may clear: those at a changed key, and those where
+# no system counts anything and nothing happened any more (a key gone from every system).
+_IN_SCOPE = text(
+    "SELECT q.key FROM exception q WHERE q.code IN :codes AND q.sku IS NOT NULL AND ("
+    f" EXISTS (SELECT 1 FROM count_staging s WHERE s.run_id IN :runs AND s.system IN {_SYSTEMS}"
+    "   AND s.sku = q.sku AND s.location = q.location)"
+    " OR EXISTS (SELECT 1 FROM inventory_event e WHERE e.sku = q.sku"
+    "   AND e.location = q.location AND (e.run_id IN :runs OR e.at >= :recent))"
+    f" OR NOT EXISTS (SELECT 1 FROM count_current c WHERE c.system IN {_SYSTEMS}"
+    "   AND c.sku = q.sku AND c.location = q.location)"
+    "   AND NOT EXISTS (SELECT 1 FROM inventory_event e WHERE e.sku = q.sku"
+    "   AND e.location = q.location))"
+).bindparams(bindparam("runs", expanding=True), bindparam("codes", expanding=True))
 _UNMAPPED = text("SELECT system, external_id, name, rows FROM location_ref"
                  " WHERE code IS NULL AND rows > 0")
+SKU_BATCH = 2000  # SKUs whose facts are in memory at once (bounded on a full refresh)
 
 
 def detect(engine: Engine, config: Config, now: int, run_ids: Iterable[int]) -> Outcome:
     """Run every count detector over what the given (complete) runs changed."""
-    runs = list(run_ids) or [-1]
     refresh = config.settings.refresh
-    recent = now - refresh.sync_tolerance_seconds - 2 * refresh.interval_seconds
-    with engine.connect() as conn:
-        keys = {(sku, loc) for sku, loc in conn.execute(
-            _CHANGED, {"runs": runs, "recent": recent})}
+    scope = {"runs": list(run_ids) or [-1],
+             "recent": now - refresh.sync_tolerance_seconds - 2 * refresh.interval_seconds}
     outcome = Outcome()
     with engine.begin() as conn:
         wake_snoozed(conn, now)
-    _per_key(engine, config, now, keys, outcome)
+    _per_key(engine, config, now, scope, outcome)
     _whole_systems(engine, config, now, outcome)
     _unmapped_locations(engine, now, outcome)
     def recur(conn, item_id: int, key: str) -> None:
@@ -64,48 +88,33 @@ def detect(engine: Engine, config: Config, now: int, run_ids: Iterable[int]) -> 
     return outcome
 
 
-def _per_key(engine: Engine, config: Config, now: int, keys: set[tuple[str, str]],
-             outcome: Outcome) -> None:
+def _per_key(engine: Engine, config: Config, now: int, scope: dict, outcome: Outcome) -> None:
     th, owners = config.thresholds(), config.settings.owners
-    found: dict[str, Candidate] = {}
     by_sku: dict[str, list[str]] = {}
-    for sku, location in keys:
-        by_sku.setdefault(sku, []).append(location)
+    with engine.connect() as conn:
+        for sku, location in conn.execute(_TRIAGE, scope):
+            by_sku.setdefault(sku, []).append(location)
+        examined = set(conn.scalars(_IN_SCOPE, {**scope, "codes": sorted(PER_KEY)}))
+    found: dict[str, Candidate] = {}
     skus = sorted(by_sku)
-    for start in range(0, len(skus), 2000):  # bounded memory on a full refresh
-        batch = skus[start:start + 2000]
-        for sku, facts in sku_facts_many(engine, batch).items():
+    for start in range(0, len(skus), SKU_BATCH):
+        for sku, facts in sku_facts_many(engine, skus[start:start + SKU_BATCH]).items():
             grouped, systems = by_location(facts), system_states(facts, config)
             for location in by_sku[sku]:
                 if location not in facts.locations:
                     continue  # an unmapped location is judged as a whole, below
-                ev, _ = evidence_at(facts, location, grouped, systems, now)
-                if not ev.events and not any_gap(ev.counts, th):
+                if not any_gap(grouped.get(location, {}), th) and not any(
+                        e.location == location for e in facts.events):
                     continue  # equal numbers and no trail: no rule can find anything
+                ev, _ = evidence_at(facts, location, grouped, systems, now)
                 for finding in diagnose(ev, th, owners):
                     if finding.code in PER_KEY:
                         candidate = from_finding(finding, ev)
                         found[candidate.key] = candidate
     with engine.begin() as conn:
-        examined = _existing_keys(conn, keys)
         apply(conn, found, lambda key: key in examined, examined, now, outcome,
               on_reopen=lambda c, item_id, key: _recurrence(c, config, item_id, key, now,
                                                             outcome))
-
-
-def _existing_keys(conn, keys: set[tuple[str, str]]) -> set[str]:
-    """Keys of per-key exceptions at the examined SKU/locations (so absent ones clear)."""
-    by_sku: dict[str, set[str]] = {}
-    for sku, location in keys:
-        by_sku.setdefault(sku, set()).add(location)
-    skus, result = sorted(by_sku), set()
-    for start in range(0, len(skus), 500):
-        query = select(QueueItem.key, QueueItem.sku, QueueItem.location, QueueItem.code).where(
-            QueueItem.sku.in_(skus[start:start + 500]))
-        for key, sku, location, code in conn.execute(query):
-            if location in by_sku[sku] and code in PER_KEY:
-                result.add(key)
-    return result
 
 
 def _whole_systems(engine: Engine, config: Config, now: int, outcome: Outcome) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Integer, String, case, insert, literal, select, update
+from sqlalchemy import Connection, Integer, String, bindparam, case, insert, literal, select, update
 
 from app.cache.models import QueueAudit, QueueItem
 from app.clock import iso
@@ -39,6 +39,20 @@ class Outcome:
 
 
 _COLUMNS = (QueueItem.id, QueueItem.key, QueueItem.status)
+_T = QueueItem.__table__  # Core statements: thousands of rows per refresh, one statement each
+_INSERT = insert(_T).returning(_T.c.id, _T.c.key)
+_SEEN = update(_T).where(_T.c.id == bindparam("_id")).values(
+    evidence=bindparam("_evidence"), seen_at=bindparam("_at"), handoff=bindparam("_handoff"))
+# A summary is set only where it changed: setting it at all re-indexes the row's trigrams.
+_RESUMMARY = update(_T).where(_T.c.id == bindparam("_id"),
+                              _T.c.summary != bindparam("_summary")).values(
+    summary=bindparam("_summary"))
+_REOPEN = update(_T).where(_T.c.id == bindparam("_id")).values(
+    status="open", opened_at=bindparam("_at"), seen_at=bindparam("_at"), closed_at=None,
+    note=None, snoozed_until=None, summary=bindparam("_summary"),
+    evidence=bindparam("_evidence"), recurrences=_T.c.recurrences + 1)
+_CLEAR = update(_T).where(_T.c.id == bindparam("_id")).values(
+    status="cleared", closed_at=bindparam("_at"), snoozed_until=None)
 
 
 def apply(conn: Connection, found: dict[str, Candidate], in_scope: Callable[[str], bool],
@@ -57,41 +71,46 @@ def apply(conn: Connection, found: dict[str, Candidate], in_scope: Callable[[str
         batch = key_list[start:start + 500]
         for row in conn.execute(select(*_COLUMNS).where(QueueItem.key.in_(batch))):
             existing[row.key] = row
-    audits: list[dict] = []
+    new, seen, back = [], [], []
     for key, candidate in found.items():
         row = existing.get(key)
         if row is None:
-            item_id = conn.execute(insert(QueueItem).values(
-                key=key, code=candidate.code, sku=candidate.sku, location=candidate.location,
-                document=candidate.document, handoff=candidate.handoff,
-                owner=candidate.owner, severity=candidate.severity, status="open",
-                summary=candidate.summary, evidence=candidate.evidence_json(),
-                first_seen_at=now, opened_at=now, seen_at=now)).inserted_primary_key[0]
-            audits.append(_audit(item_id, now, "opened", candidate.summary))
-            outcome.opened += 1
-        elif row.status in ACTIVE:
-            values = dict(summary=candidate.summary, evidence=candidate.evidence_json(),
-                          seen_at=now, handoff=candidate.handoff)
-            conn.execute(update(QueueItem).where(QueueItem.id == row.id).values(**values))
-            outcome.updated += 1
-        else:
-            conn.execute(update(QueueItem).where(QueueItem.id == row.id).values(
-                status="open", opened_at=now, seen_at=now, closed_at=None, note=None,
-                snoozed_until=None, summary=candidate.summary,
-                evidence=candidate.evidence_json(), recurrences=QueueItem.recurrences + 1))
-            audits.append(_audit(row.id, now, "reopened",
-                                 f"found again by refresh at {iso(now)}"))
-            outcome.reopened += 1
-            if on_reopen is not None:
-                on_reopen(conn, row.id, key)
-    for key, row in existing.items():
-        if key in found or row.status not in ACTIVE or not in_scope(key):
+            new.append(dict(key=key, code=candidate.code, sku=candidate.sku,
+                            location=candidate.location, document=candidate.document,
+                            handoff=candidate.handoff, owner=candidate.owner,
+                            severity=candidate.severity, status="open",
+                            summary=candidate.summary, evidence=candidate.evidence_json(),
+                            first_seen_at=now, opened_at=now, seen_at=now))
             continue
-        conn.execute(update(QueueItem).where(QueueItem.id == row.id).values(
-            status="cleared", closed_at=now, snoozed_until=None))
-        audits.append(_audit(row.id, now, "cleared", f"cleared by refresh at {iso(now)}: "
-                             f"{why_cleared}"))
-        outcome.cleared += 1
+        values = {"_id": row.id, "_at": now, "_summary": candidate.summary,
+                  "_evidence": candidate.evidence_json()}
+        if row.status in ACTIVE:
+            seen.append({**values, "_handoff": candidate.handoff})
+        else:
+            back.append((values, key))
+    gone = [{"_id": row.id, "_at": now} for key, row in existing.items()
+            if key not in found and row.status in ACTIVE and in_scope(key)]
+    audits = [_audit(item_id, now, "opened", found[key].summary)
+              for start in range(0, len(new), 500)
+              for item_id, key in conn.execute(_INSERT, new[start:start + 500])]
+    if seen:
+        conn.execute(_SEEN, seen)
+        conn.execute(_RESUMMARY, seen)
+    if back:
+        conn.execute(_REOPEN, [values for values, _ in back])
+    for values, key in back:
+        audits.append(_audit(values["_id"], now, "reopened",
+                             f"found again by refresh at {iso(now)}"))
+        if on_reopen is not None:
+            on_reopen(conn, values["_id"], key)
+    if gone:
+        conn.execute(_CLEAR, gone)
+    audits += [_audit(row["_id"], now, "cleared",
+                      f"cleared by refresh at {iso(now)}: {why_cleared}") for row in gone]
+    outcome.opened += len(new)
+    outcome.updated += len(seen)
+    outcome.reopened += len(back)
+    outcome.cleared += len(gone)
     if audits:
         conn.execute(insert(QueueAudit), audits)
 
