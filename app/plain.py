@@ -14,3 +14,11 @@ def visible(text: str, *, one_line: bool = False) -> str:
     """`text` with control characters escaped; `one_line` escapes newlines and tabs too."""
     pattern = _CONTROL_AND_LINES if one_line else _CONTROL
     return pattern.sub(lambda m: repr(m.group())[1:-1], text)
+
+
+def printable(text: str | None, *, one_line: bool = True) -> str | None:
+    """`visible` for text entering the cache, with a fast path for the usual clean text
+    (`isprintable` is a C loop; most names never need the regex)."""
+    if text is None or text.isprintable():
+        return text
+    return visible(text, one_line=one_line)

@@ -56,6 +56,7 @@ from app.cache.models import (
     System,
 )
 from app.cache.upsert import bulk_insert, execute_prepared, upsert_from_select
+from app.plain import printable
 from app.records import Page, RunStats
 
 QUANTITIES = ("on_hand", "available", "allocated", "in_transit", "updated_at")
@@ -135,28 +136,35 @@ class CacheWriter:
         add, code_of = counts.append, codes.get
         for sku, location, on_hand, available, allocated, in_transit, updated_at, name \
                 in page.counts:  # unpacked: attribute access per field costs more
+            if not (sku.isprintable() and location.isprintable()
+                    and (name is None or name.isprintable())):
+                sku, location, name = (printable(v) for v in (sku, location, name))
             code = code_of(location)
             if code is None:  # kept under "system:id": shown, tallied, compared with nothing
                 unmapped[location] = unmapped.get(location, 0) + 1
                 code = f"{system}:{location}"
             add((on_hand, available, allocated, in_transit, updated_at, read_at, name, run_id,
                  system, sku, code))
-        events = [(system, e.source_id, e.event_id, e.kind, e.sku,
-                   codes.get(e.location_id, f"{system}:{e.location_id}"), e.delta, e.at,
-                   e.reason, run_id) for e in page.events]
-        refs = [(system, loc.location_id, loc.name, codes.get(loc.location_id), read_at)
+        # Few rows each: every text field is made printable, ids included (the same on
+        # every side, so joins still hold), a message keeping its line breaks.
+        p = printable
+        events = [(system, p(e.source_id), p(e.event_id), p(e.kind), p(e.sku),
+                   codes.get(e.location_id, f"{system}:{p(e.location_id)}"), e.delta, e.at,
+                   p(e.reason), run_id) for e in page.events]
+        refs = [(system, loc.location_id, p(loc.name), codes.get(loc.location_id), read_at)
                 for loc in page.locations]
-        messages = [(run_id, system, m.error_id, m.flow, m.flow_id, m.step, m.handoff, m.sku,
-                     None if m.location_id is None else
-                     codes.get(m.location_id, f"{system}:{m.location_id}"),
-                     m.trace_key, m.occurred_at, m.source, m.code, m.message, m.classification,
-                     m.retry_key, m.resolved, m.resolved_at, read_at) for m in page.messages]
-        orders = [(run_id, system, o.number, o.line, o.sku, o.kind,
+        messages = [(run_id, system, p(m.error_id), p(m.flow), p(m.flow_id), p(m.step),
+                     p(m.handoff), p(m.sku), None if m.location_id is None else
+                     codes.get(m.location_id, f"{system}:{p(m.location_id)}"),
+                     p(m.trace_key), m.occurred_at, p(m.source), p(m.code),
+                     p(m.message, one_line=False), p(m.classification), p(m.retry_key),
+                     m.resolved, m.resolved_at, read_at) for m in page.messages]
+        orders = [(run_id, system, p(o.number), p(o.line), p(o.sku), p(o.kind),
                    None if o.location_id is None else
-                   codes.get(o.location_id, f"{system}:{o.location_id}"),
-                   o.quantity, o.version, o.changed_at, o.amended_at, o.status, o.released_at,
-                   o.picked, o.shipped, o.confirmed, o.confirmed_at, o.source_id, read_at)
-                  for o in page.orders]
+                   codes.get(o.location_id, f"{system}:{p(o.location_id)}"),
+                   o.quantity, o.version, o.changed_at, o.amended_at, p(o.status),
+                   o.released_at, o.picked, o.shipped, o.confirmed, o.confirmed_at,
+                   p(o.source_id), read_at) for o in page.orders]
         with self.engine.begin() as conn:
             bulk_insert(conn, CountStaging.__table__, _STAGING, counts,
                         key=("run_id", "system", "sku", "location"))
@@ -212,7 +220,7 @@ class CacheWriter:
         A single-SKU run (`sku`) confirms only that SKU's rows."""
         began = time.perf_counter()
         with self.engine.begin() as conn:
-            values = dict(status=status, finished_at=finished_at, error=error,
+            values = dict(status=status, finished_at=finished_at, error=printable(error),
                           requests=stats.requests, throttled=stats.throttled,
                           retries=stats.retries)
             if status == "complete":
