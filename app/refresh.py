@@ -149,7 +149,8 @@ class Refresher:
         self.writer.clear_staging()  # under the refresh lock no run is staging: all stale
 
     def _window(self, system: str, full: bool) -> tuple[str, Window]:
-        history_start = self.now() - self.config.settings.cache.history_days * 86400
+        now = self.now()
+        history_start = now - self.config.settings.cache.history_days * 86400
         with self.engine.connect() as conn:
             last_full = conn.scalar(select(func.max(SyncRun.started_at)).where(
                 SyncRun.system == system, SyncRun.status == "complete", SyncRun.mode == "full"))
@@ -160,8 +161,10 @@ class Refresher:
                     SyncRun.mode != "sku"))
                 return self._message_window(full, last_full, last_good)
             # Order documents: from the newest change the cache holds (the vendor's clock).
-            orders_hw = conn.scalar(select(func.max(OrderLineRecord.changed_at))
-                                    .where(OrderLineRecord.system == system))
+            # High-water marks ignore times in our future: one row a vendor stamped days
+            # ahead (a skewed clock, a typo) must not make every later read skip changes.
+            orders_hw = conn.scalar(select(func.max(OrderLineRecord.changed_at)).where(
+                OrderLineRecord.system == system, OrderLineRecord.changed_at <= now))
             orders_since = None if orders_hw is None else orders_hw - OVERLAP_SECONDS
             if kind in SUPPLIER_KINDS:
                 stale = last_full is None or self.now() - last_full > \
@@ -172,9 +175,10 @@ class Refresher:
             # Rows a single-SKU re-read wrote say nothing about the others' changes.
             sku_runs = select(SyncRun.id).where(SyncRun.system == system, SyncRun.mode == "sku")
             counts_hw = conn.scalar(select(func.max(CountCurrent.updated_at)).where(
-                CountCurrent.system == system, CountCurrent.run_id.not_in(sku_runs)))
-            events_hw = conn.scalar(select(func.max(InventoryEvent.at))
-                                    .where(InventoryEvent.system == system))
+                CountCurrent.system == system, CountCurrent.run_id.not_in(sku_runs),
+                CountCurrent.updated_at <= now))
+            events_hw = conn.scalar(select(func.max(InventoryEvent.at)).where(
+                InventoryEvent.system == system, InventoryEvent.at <= now))
         stale_full = last_full is None or \
             self.now() - last_full > self.config.settings.refresh.full_every_hours * 3600
         events_since = max(history_start, (events_hw or 0) - OVERLAP_SECONDS)

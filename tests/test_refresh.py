@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from app.cache import queries
-from app.cache.models import CountHistory, InventoryEvent, Item, LocationRef, SyncRun
+from app.cache.models import CountCurrent, CountHistory, InventoryEvent, Item, LocationRef, SyncRun
 from app.cache.sku import sku_facts
 from tests.conftest import AFTER, refresh, truth
 
@@ -76,6 +76,21 @@ async def test_incremental_refresh_reads_only_changes(config, sim, world, engine
         assert queries.current_counts(engine, system) == truth(world, system, config)
     read = sum(r.rows for r in results.values())
     assert changed <= read < 50  # the changes (plus the overlap window), not everything
+
+
+async def test_a_row_stamped_in_the_future_does_not_hide_later_changes(config, sim, world,
+                                                                        engine):
+    await refresh(config, sim, engine)
+    with engine.begin() as conn:  # as read from a vendor whose clock ran a month ahead
+        conn.execute(update(CountCurrent).where(
+            CountCurrent.system == "erp", CountCurrent.sku == "TEE-BLK-M",
+            CountCurrent.location == "DAL1").values(updated_at=AFTER + 30 * 86400))
+    world.set_clock(world.base_now + 3600)
+    erp, cap = world.counts["erp"], ("RNO1", "CAP-NVY")
+    erp[cap] = (erp[cap][0] + 5, erp[cap][1] + 5, *erp[cap][2:4], world.base_now + 3600)
+    results = await refresh(config, sim, engine)
+    assert results["erp"].mode == "incremental"
+    assert queries.current_counts(engine, "erp")[cap] == truth(world, "erp", config)[cap]
 
 
 async def test_unchanged_rows_add_no_history(config, sim, engine):
