@@ -126,7 +126,7 @@ class Refresher:
         try:
             await self._db(self._prepare)
             results = await asyncio.gather(*(self._system(n, full) for n in names))
-            await self._detect(results)  # reads the staged rows: before they are cleared
+            await self._detect()
             await self._db(self.writer.clear_staging)
             await self._db(self.writer.prune,
                            self.now() - self.config.settings.cache.history_days * 86400)
@@ -134,11 +134,11 @@ class Refresher:
             self._thread.shutdown(wait=False)
         return list(results)
 
-    async def _detect(self, results: list[SystemResult]) -> None:
+    async def _detect(self) -> None:
         from app.queue.detect import detect
 
-        complete = [r.run_id for r in results if r.status == "complete"]
-        self.queue = await self._db(detect, self.engine, self.config, self.now(), complete)
+        # Always: a refresh where every read failed still judges staleness and throttling.
+        self.queue = await self._db(detect, self.engine, self.config, self.now())
 
     def _prepare(self) -> None:
         settings = self.config.systems
@@ -206,7 +206,7 @@ class Refresher:
         names = [n for n in ("wms", "erp", "storefront") if n in self.config.systems]
         try:  # no _prepare: a refresh elsewhere may be staging (its rows are not ours)
             results = list(await asyncio.gather(*(self._system(n, sku=sku) for n in names)))
-            await self._detect(results)
+            await self._detect()
             await self._db(self.writer.drop_staged, [r.run_id for r in results])
             return results
         finally:

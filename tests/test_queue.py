@@ -92,6 +92,31 @@ async def test_a_key_gone_from_every_system_clears_and_untouched_keys_stay(confi
     assert _detail(engine, gone).audit[-1].action == "cleared"
 
 
+async def test_a_row_one_system_drops_is_a_change_the_queue_sees(config, sim, world,
+                                                                   engine):
+    await seed(config, sim, world, engine)
+    key = "downstream-drift|TEE-BLK-M|DAL1"
+    assert key in keys(engine)
+    del world.counts["storefront"][("DAL1", "TEE-BLK-M")]  # the channel delisted it
+    world.set_clock(world.base_now + 600)
+    rf = refresher(config, sim, engine)
+    rf.clock = lambda: AFTER + 600
+    await rf.run(full=True)
+    assert key not in keys(engine)  # no storefront number: nothing to drift from
+
+
+async def test_unchanged_keys_keep_their_verdict_until_the_rules_change(config, sim, world,
+                                                                        engine):
+    await seed(config, sim, world, engine)
+    key = "upstream-drift|SOCK-WHT-3P|ATL1"  # no events there: nothing comes due
+    judged_at = _detail(engine, key).seen_at
+    await refresh_at(config, sim, world, engine, 600)  # nothing changed there
+    assert _detail(engine, key).seen_at == judged_at
+    config.settings.diagnosis.__dict__["tolerance_units"] = 1  # frozen model: test only
+    await refresh_at(config, sim, world, engine, 1200)  # new rules: every key judged again
+    assert _detail(engine, key).seen_at == AFTER + 1200
+
+
 async def test_bulk_resolve_a_filtered_set_with_the_operator_in_the_audit(config, sim, world,
                                                                           engine):
     await seed(config, sim, world, engine)

@@ -90,6 +90,18 @@ class CountHistory(_Quantities, table=True):
     run_id: int = Field(primary_key=True)
 
 
+class CountGone(SQLModel, table=True):
+    """Keys a complete full read no longer listed (their rows moved to history), kept
+    until the detectors have judged that run: a deletion is a change too."""
+
+    __tablename__ = "count_gone"
+    __table_args__ = _NO_ROWID
+    run_id: int = Field(primary_key=True)
+    system: str = Field(primary_key=True)
+    sku: str = Field(primary_key=True)
+    location: str = Field(primary_key=True)
+
+
 class SkuCheck(SQLModel, table=True):
     """When a single-SKU re-read last confirmed a system's rows for a SKU (a SKU run
     says nothing about the system's other rows, so it cannot move last_good_read_at)."""
@@ -261,7 +273,8 @@ class QueueItem(SQLModel, table=True):
     evidence: str  # JSON: the finding, the numbers, the cross-system context
     first_seen_at: int
     opened_at: int  # the start of this episode (reopening starts a new one)
-    seen_at: int  # the newest refresh that still found it
+    seen_at: int  # the newest refresh that judged it and still found it (a key nothing
+    # changed at keeps its verdict, and this time, until something does)
     closed_at: int | None = None
     snoozed_until: int | None = None
     recurrences: int = 0  # reopened after being resolved or cleared

@@ -26,11 +26,13 @@ from collections.abc import Mapping
 
 from sqlalchemy import (
     Engine,
+    Integer,
     and_,
     bindparam,
     delete,
     exists,
     func,
+    literal,
     literal_column,
     or_,
     select,
@@ -40,6 +42,7 @@ from sqlalchemy import (
 from app.cache.engine import writer
 from app.cache.models import (
     CountCurrent,
+    CountGone,
     CountHistory,
     CountStaging,
     InventoryEvent,
@@ -317,6 +320,9 @@ def _promote(conn, run_id: int, system: str, full: bool) -> None:
             s.c.location == c.c.location))
         conn.execute(h.insert().from_select(list(columns),
                                             select(*(c.c[n] for n in columns)).where(gone)))
+        conn.execute(CountGone.__table__.insert().from_select(
+            ["run_id", "system", "sku", "location"],
+            select(literal(run_id, Integer()), c.c.system, c.c.sku, c.c.location).where(gone)))
         conn.execute(delete(c).where(gone))
 
 

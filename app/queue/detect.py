@@ -2,21 +2,26 @@
 keeps, or clears) an exception (middleware failed messages: app.queue.messages; order
 and PO lines: app.queue.orders).
 
-What changed: the keys (SKU, location) the refresh's runs staged, plus the keys with
-inventory events recent enough that a time-based finding (a stranded adjustment, an
-unposted receipt) may have just come due. A full refresh stages every row, so it examines
-everything. Findings about a whole system (stale, throttled) and about a location the
+What changed: the keys (SKU, location) whose current rows a run wrote or dropped since
+the detectors last ran, plus the keys with inventory events recent enough that a
+time-based finding (a stranded adjustment, an unposted receipt) may have just come due.
+A key nothing changed at keeps its verdict, so a full re-read of an unchanged catalogue
+judges almost nothing; other rules (thresholds, owners, the mapping, a new version)
+judge every key again. Findings about a whole system (stale, throttled) and about a location the
 mapping lacks are judged once per system or location, not per SKU.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import hashlib
 
-from sqlalchemy import Engine, bindparam, func, select, text
+import orjson
+from sqlalchemy import Engine, bindparam, delete, func, select, text
 
-from app.cache.models import QueueAudit, QueueItem
+from app import __version__
+from app.cache.models import CountGone, Meta, QueueAudit, QueueItem
 from app.cache.sku import sku_facts_many, system_rows
+from app.cache.upsert import bulk_insert
 from app.config import Config
 from app.diagnosis import diagnose
 from app.diagnosis.catalogue import CATALOGUE, ORDER_CODES, SYSTEM_WIDE
@@ -35,9 +40,13 @@ PER_KEY = {code for code in CATALOGUE if code not in SYSTEM_WIDE} - {
 """The count findings judged per SKU and location (messages and orders have their own)."""
 
 _SYSTEMS = "('wms', 'erp', 'storefront')"
+# A key changed if a run since the last judged one wrote its current row (rows a read
+# found unchanged keep their old run id), dropped it (count_gone), or brought an event
+# there; and events recent enough that a time-based finding may have just come due.
 _CHANGED_KEYS = (
-    "SELECT sku, location FROM count_staging WHERE run_id IN :runs"
-    " UNION SELECT sku, location FROM inventory_event WHERE run_id IN :runs OR at >= :recent")
+    "SELECT sku, location FROM count_current WHERE run_id > :judged"
+    " UNION SELECT sku, location FROM count_gone WHERE run_id > :judged"
+    " UNION SELECT sku, location FROM inventory_event WHERE run_id > :judged OR at >= :recent")
 # Triage in SQL, so a full refresh never brings every key into Python: a changed key goes
 # on to the rules only if it has an inventory trail or its systems' numbers differ at all
 # (tolerances and pool definitions are the rules' business; this is a superset of
@@ -49,34 +58,48 @@ _TRIAGE = text(
     " OR (SELECT max(c.available) <> min(c.available) OR max(CASE WHEN c.system <> 'storefront'"
     "   THEN c.on_hand END) <> min(CASE WHEN c.system <> 'storefront' THEN c.on_hand END)"
     f"   FROM count_current c WHERE c.system IN {_SYSTEMS} AND c.sku = k.sku"
-    "   AND c.location = k.location)"
-).bindparams(bindparam("runs", expanding=True))
-# The per-key exceptions a detector run may clear: those at a changed key, and those where
-# no system counts anything and nothing happened any more (a key gone from every system).
+    "   AND c.location = k.location)")
+# The per-key exceptions this run may update or clear: those at a changed key, and those
+# where no system counts anything and nothing happened (a key gone from every system).
 _IN_SCOPE = text(
     "SELECT q.key FROM exception q WHERE q.code IN :codes AND q.sku IS NOT NULL AND ("
-    f" EXISTS (SELECT 1 FROM count_staging s WHERE s.run_id IN :runs AND s.system IN {_SYSTEMS}"
-    "   AND s.sku = q.sku AND s.location = q.location)"
+    f" EXISTS (SELECT 1 FROM count_current c WHERE c.system IN {_SYSTEMS}"
+    "   AND c.sku = q.sku AND c.location = q.location AND c.run_id > :judged)"
+    " OR EXISTS (SELECT 1 FROM count_gone g WHERE g.run_id > :judged AND g.sku = q.sku"
+    "   AND g.location = q.location)"
     " OR EXISTS (SELECT 1 FROM inventory_event e WHERE e.sku = q.sku"
-    "   AND e.location = q.location AND (e.run_id IN :runs OR e.at >= :recent))"
+    "   AND e.location = q.location AND (e.run_id > :judged OR e.at >= :recent))"
     f" OR NOT EXISTS (SELECT 1 FROM count_current c WHERE c.system IN {_SYSTEMS}"
     "   AND c.sku = q.sku AND c.location = q.location)"
     "   AND NOT EXISTS (SELECT 1 FROM inventory_event e WHERE e.sku = q.sku"
     "   AND e.location = q.location))"
-).bindparams(bindparam("runs", expanding=True), bindparam("codes", expanding=True))
+).bindparams(bindparam("codes", expanding=True))
+# Judged up to the newest finished run below any still running (a re-read may finish
+# while a refresh elsewhere is still reading: that refresh's rows are judged by its own
+# detectors, so the mark must not pass them).
+_JUDGED_UP_TO = text(
+    "SELECT coalesce((SELECT min(id) - 1 FROM sync_run WHERE status = 'running'),"
+    " (SELECT max(id) FROM sync_run), 0)")
 _UNMAPPED = text("SELECT system, external_id, name, rows FROM location_ref"
                  " WHERE code IS NULL AND rows > 0")
 SKU_BATCH = 2000  # SKUs whose facts are in memory at once (bounded on a full refresh)
+JUDGED, RULES = "detect.judged_run", "detect.rules"  # Meta keys
 
 
-def detect(engine: Engine, config: Config, now: int, run_ids: Iterable[int]) -> Outcome:
-    """Run every count detector over what the given (complete) runs changed."""
+def detect(engine: Engine, config: Config, now: int) -> Outcome:
+    """Run every detector over what changed since they last ran."""
     refresh = config.settings.refresh
-    scope = {"runs": list(run_ids) or [-1],
-             "recent": now - refresh.sync_tolerance_seconds - 2 * refresh.interval_seconds}
     outcome = Outcome()
     with engine.begin() as conn:
         wake_snoozed(conn, now)
+        marks = dict(conn.execute(select(Meta.key, Meta.value).where(
+            Meta.key.in_((JUDGED, RULES)))).all())
+        up_to = conn.scalar(_JUDGED_UP_TO)
+    rules = rules_fingerprint(config)
+    # Other rules (new thresholds, owners, a mapping, a new version) judge everything again.
+    judged = int(marks.get(JUDGED, 0)) if marks.get(RULES) == rules else 0
+    scope = {"judged": judged,
+             "recent": now - refresh.sync_tolerance_seconds - 2 * refresh.interval_seconds}
     _per_key(engine, config, now, scope, outcome)
     _whole_systems(engine, config, now, outcome)
     _unmapped_locations(engine, now, outcome)
@@ -85,7 +108,19 @@ def detect(engine: Engine, config: Config, now: int, run_ids: Iterable[int]) -> 
 
     detect_messages(engine, config, now, outcome, on_reopen=recur)
     detect_orders(engine, config, now, outcome, on_reopen=recur)
+    with engine.begin() as conn:
+        bulk_insert(conn, Meta.__table__, ("key", "value"),
+                    [(JUDGED, str(up_to)), (RULES, rules)], key=("key",))
+        conn.execute(delete(CountGone).where(CountGone.run_id <= up_to))
     return outcome
+
+
+def rules_fingerprint(config: Config) -> str:
+    """What the count findings depend on besides the data: when it changes, every key is
+    judged again rather than only the changed ones."""
+    settings = config.settings
+    basis = [__version__, repr(config.thresholds()), settings.owners, settings.locations]
+    return hashlib.sha256(orjson.dumps(basis, option=orjson.OPT_SORT_KEYS)).hexdigest()[:16]
 
 
 def _per_key(engine: Engine, config: Config, now: int, scope: dict, outcome: Outcome) -> None:
