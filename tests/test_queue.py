@@ -117,6 +117,23 @@ async def test_unchanged_keys_keep_their_verdict_until_the_rules_change(config, 
     assert _detail(engine, key).seen_at == AFTER + 1200
 
 
+async def test_a_middleware_nobody_could_read_for_too_long_is_an_exception(config, sim,
+                                                                             world, engine):
+    from app.simulator.scenario import Faults
+
+    await seed(config, sim, world, engine)
+    sim.set_faults("middleware", Faults(down=True))
+    await refresh_at(config, sim, world, engine, 600)
+    assert "stale-source|middleware" not in keys(engine)  # down, but not for long yet
+    await refresh_at(config, sim, world, engine, 2 * 3600)
+    assert "stale-source|middleware" in keys(engine)
+    summary = _detail(engine, "stale-source|middleware").row.summary
+    assert summary.startswith("The middleware (celigo) was last read successfully 2 h")
+    sim.set_faults("middleware", None)
+    await refresh_at(config, sim, world, engine, 2 * 3600 + 600)
+    assert "stale-source|middleware" not in keys(engine)
+
+
 async def test_bulk_resolve_a_filtered_set_with_the_operator_in_the_audit(config, sim, world,
                                                                           engine):
     await seed(config, sim, world, engine)

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 
 from app.records import TITLES, Observation, OpenMessage, RunSummary
 
-LABELS = {**TITLES, "storefront": "storefront"}  # inside sentences
+LABELS = {**TITLES, "storefront": "storefront", "middleware": "middleware",
+          "supplier": "supplier feed"}  # inside sentences
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,9 +9,12 @@ from app.diagnosis.evidence import LABELS, Evidence, Finding, Thresholds, is_sta
 from app.records import COMPARED
 
 
-def stale_sources(ev: Evidence, th: Thresholds) -> list[Finding]:
+def stale_sources(ev: Evidence, th: Thresholds, systems: tuple[str, ...] = COMPARED
+                  ) -> list[Finding]:
+    """Systems not read within the stale limit (`systems`: the compared three for a SKU;
+    the queue also asks about the middleware and the supplier feed)."""
     findings = []
-    for name in COMPARED:
+    for name in systems:
         state = ev.systems.get(name)
         if state is None:
             continue  # not configured: nothing to be stale
@@ -29,9 +32,10 @@ def stale_sources(ev: Evidence, th: Thresholds) -> list[Finding]:
     return findings
 
 
-def throttled_syncs(ev: Evidence, th: Thresholds) -> list[Finding]:
+def throttled_syncs(ev: Evidence, th: Thresholds, systems: tuple[str, ...] = COMPARED
+                    ) -> list[Finding]:
     findings = []
-    for name in COMPARED:
+    for name in systems:
         state = ev.systems.get(name)
         run = next((r for r in state.runs if r.status != "running"), None) if state else None
         if run is None or not run.requests or not run.throttled:

@@ -33,7 +33,7 @@ from app.queue.candidates import Candidate, from_finding, from_system_finding
 from app.queue.messages import detect_messages
 from app.queue.orders import detect_orders
 from app.queue.store import ACTIVE, Outcome, apply, wake_snoozed
-from app.records import TITLES
+from app.records import ROLES, TITLES
 
 PER_KEY = {code for code in CATALOGUE if code not in SYSTEM_WIDE} - {
     "unmapped-location", "recurring", "failed-messages", *ORDER_CODES}
@@ -158,7 +158,7 @@ def _whole_systems(engine: Engine, config: Config, now: int, outcome: Outcome) -
               for name, row in system_rows(engine).items() if name in config.systems}
     ev = Evidence("", "", now, {}, states)
     found = {}
-    for finding in [*stale_sources(ev, th), *throttled_syncs(ev, th)]:
+    for finding in [*stale_sources(ev, th, ROLES), *throttled_syncs(ev, th, ROLES)]:
         candidate = from_system_finding(finding, finding.handoff)
         candidate.evidence["finding"]["owner_name"] = owners.get(finding.owner)
         found[candidate.key] = candidate
