@@ -26,7 +26,13 @@ from app.diagnosis.catalogue import OWNER_ROLES
 from app.diagnosis.evidence import Thresholds
 from app.errors import ConfigError, read_toml
 from app.records import HANDOFFS, ROLES
-from app.sources.registry import FOLDER_KINDS, KINDS, MIDDLEWARE_KINDS, SUPPLIER_KINDS
+from app.sources.registry import (
+    KINDS,
+    MIDDLEWARE_KINDS,
+    PATH_KINDS,
+    SESSION_KINDS,
+    SUPPLIER_KINDS,
+)
 
 
 def _id_text(value: Any) -> Any:
@@ -118,6 +124,44 @@ class SystemSettings(_Section):
     timezone: str = "UTC"  # NetSuite renders times in the account's zone; X12 times
     # without a time code are in the partners' agreed zone
     flows: dict[str, str] = {}  # middleware flow name → the handoff it carries (wms->erp)
+    company: str | None = None  # sap-b1: CompanyDB; acumatica: the tenant (login company)
+    username: str | None = None  # sap-b1, acumatica: the API user (password: token_env)
+    number_prefix: str | None = None  # sap-b1: written before DocNum ("PO-" + 1042)
+    columns: dict[str, str] = {}  # csv-export: seamdesk field → the export's column;
+    # generic-rest: → the JSON path inside a row
+    rest: dict[str, str] = {}  # generic-rest: endpoint, paging, items, next, ... (README)
+
+    @model_validator(mode="after")
+    def _vendor_keys(self) -> SystemSettings:
+        """Keys only some kinds take, present where they are needed."""
+        if self.kind not in KINDS:
+            return self
+        for key in ("company", "username"):
+            if (getattr(self, key) is not None) != (self.kind in SESSION_KINDS):
+                raise ValueError(f"{key}: missing (required: kind {self.kind!r} logs in with "
+                                 "it)" if getattr(self, key) is None else
+                                 f"{key}: only {', '.join(SESSION_KINDS)} log in with it")
+        if self.number_prefix is not None and self.kind != "sap-b1":
+            raise ValueError("number_prefix: only a sap-b1 kind takes it")
+        if self.kind in ("csv-export", "generic-rest"):
+            from app.sources.csv_export import check_columns
+
+            try:
+                check_columns(self.columns)
+            except ValueError as problem:
+                raise ValueError(f"columns: {problem}") from None
+        elif self.columns:
+            raise ValueError("columns: only csv-export and generic-rest kinds map columns")
+        if self.kind == "generic-rest":
+            from app.sources.generic_rest import check_rest
+
+            try:
+                check_rest(self.rest)
+            except ValueError as problem:
+                raise ValueError(f"rest: {problem}") from None
+        elif self.rest:
+            raise ValueError("rest: only a generic-rest kind is described by it")
+        return self
 
     @field_validator("timezone")
     @classmethod
@@ -152,7 +196,7 @@ class SystemSettings(_Section):
         token in `token_env`. The portal also needs its OAuth client id."""
         if self.kind not in KINDS:
             return self  # already reported by the kind's own check
-        if self.kind in FOLDER_KINDS:
+        if self.kind in PATH_KINDS:
             if not self.path:
                 raise ValueError(f"path: missing (required: kind {self.kind!r} reads a folder)")
             for key in ("base_url", "token_env", "client_id"):
@@ -160,7 +204,7 @@ class SystemSettings(_Section):
                     raise ValueError(f"{key}: kind {self.kind!r} reads a folder, not an API")
             return self
         if self.path is not None:
-            raise ValueError(f"path: only a folder kind ({', '.join(FOLDER_KINDS)}) reads "
+            raise ValueError(f"path: only a folder kind ({', '.join(PATH_KINDS)}) reads "
                              "a folder")
         for key in ("base_url", "token_env"):
             if getattr(self, key) is None:
@@ -375,7 +419,10 @@ def load(path: Path, *, require_tokens: bool = True) -> Config:
     for role, system in settings.systems.items():
         if system.path is not None:
             folder = resolve_folder(system.path, path.resolve().parent)
-            if not folder.is_dir():
+            # A csv-export may name one file, which need not exist before the first export.
+            csv_file = system.kind == "csv-export" and (
+                folder.is_file() or (not folder.exists() and folder.parent.is_dir()))
+            if not folder.is_dir() and not csv_file:
                 raise ConfigError(f"{path}: systems.{role}.path: {folder} is not a folder")
         if system.token_env is None:
             continue  # a folder kind: nothing secret to read

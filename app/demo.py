@@ -42,6 +42,8 @@ async def replay(desk: Desk, simulator: Simulator, refresh) -> None:
     world = simulator.world
     for moment in history_moments(simulator):
         world.set_clock(moment)
+        simulator.write_exports()  # spreadsheet exports as they stood then
         await refresh()
     world.set_clock(None)
+    simulator.write_exports()
     await refresh()  # a system that is down by now keeps what it said before

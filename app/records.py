@@ -149,6 +149,7 @@ class RunStats:
     requests: int = 0
     throttled: int = 0
     retries: int = 0
+    notes: list[str] = field(default_factory=list)  # rows a source skipped, and why
 
 
 @dataclass(frozen=True, slots=True)

@@ -253,6 +253,8 @@ class Refresher:
         try:
             await asyncio.gather(fetcher, store())
             result.status = "complete"
+            if connector.stats.notes:  # e.g. malformed export rows skipped, by line
+                result.error = "; ".join(connector.stats.notes)
         except SourceError as exc:
             result.status, result.error = "partial" if result.rows else "failed", exc.message
         except Exception as exc:  # a bug or an unforeseen answer: record it, keep the rest

@@ -10,6 +10,11 @@ Extensions beyond the contract (all optional, so every contract file stays valid
 - `[[order]]` rows sharing a `number` are the lines of one document; how each system's
   view of them unfolds over time is in app.simulator.orders.
 - `[[error]]` also takes `code`, `source`, `classification` and `resolved_at`.
+- `[vendors]` picks the vendor format of each compared role: `wms` = shiphero |
+  csv-export, `erp` = netsuite | sap-b1 | acumatica | csv-export, `storefront` = shopify |
+  bigcommerce | csv-export (defaults: shiphero, netsuite, shopify). A csv-export role is
+  a spreadsheet export file the simulator writes beside the config it writes.
+- `[faults.X] session_expires_after = N`: a login session times out after N requests.
 """
 
 from __future__ import annotations
@@ -113,11 +118,21 @@ class Faults(_Strict):
     unauthorized_after: int = Field(0, ge=0)  # requests after this many answer 401
     malformed_at: int = Field(0, ge=0)  # the Nth request gets a broken answer
     malformed: Literal["not-json", "truncated", "missing-field", "wrong-type"] = "truncated"
+    session_expires_after: int = Field(0, ge=0)  # a login session's requests before it
+    # times out (vendors with sessions answer 401 then; a new login works)
 
 
 class Limits(_Strict):
     bucket: float = Field(gt=0)
     restore_rate: float = Field(gt=0)
+
+
+class Vendors(_Strict):
+    """Which vendor's format plays each compared role (`[vendors]`)."""
+
+    wms: Literal["shiphero", "csv-export"] = "shiphero"
+    erp: Literal["netsuite", "sap-b1", "acumatica", "csv-export"] = "netsuite"
+    storefront: Literal["shopify", "bigcommerce", "csv-export"] = "shopify"
 
 
 class Scenario(_Strict):
@@ -132,6 +147,7 @@ class Scenario(_Strict):
     error: list[ScenarioError_] = []
     faults: dict[Literal["wms", "erp", "storefront", "supplier", "middleware"], Faults] = {}
     limits: dict[Literal["wms", "erp", "storefront", "supplier", "middleware"], Limits] = {}
+    vendors: Vendors = Vendors()
 
     def check_references(self) -> None:
         codes = {loc.code for loc in self.location}

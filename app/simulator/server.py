@@ -3,9 +3,16 @@
   /shopify/admin/api/{version}/graphql.json   Shopify (storefront)
   /netsuite/services/rest/query/v1/suiteql    NetSuite (ERP)
   /shiphero/graphql                           ShipHero (WMS)
+  /sap-b1/b1s/{v1|v2}/Login, Items, ...       SAP Business One Service Layer (ERP)
+  /acumatica/entity/auth/login, /entity/Default/{version}/StockItem
+                                              Acumatica contract-based REST (ERP)
+  /bigcommerce/stores/simstore/v3/...         BigCommerce catalog + inventory (storefront)
   /celigo/v1/flows...                         Celigo integrator.io (middleware)
   /supplier/oauth2/token, /supplier/api/v1/...  the supplier portal (supplier)
   /_sim/...                                   simulator controls (not a vendor API)
+
+The scenario's `[vendors]` picks which of them plays each compared role (only that one
+is mounted); a `csv-export` role is a spreadsheet file written beside the config.
 """
 
 from __future__ import annotations
@@ -22,8 +29,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount, Route
 
+from app.simulator.acumatica import COMPANY as ACUMATICA_COMPANY
+from app.simulator.acumatica import AcumaticaSim, warehouse_id
+from app.simulator.bigcommerce import STORE_HASH, BigCommerceSim, location_id
 from app.simulator.celigo import CeligoSim
+from app.simulator.csv_files import COLUMNS, write_export
 from app.simulator.netsuite import NetSuiteSim, location_internal_id
+from app.simulator.sap_b1 import COMPANY, SapB1Sim, warehouse_code
 from app.simulator.scenario import Faults
 from app.simulator.shiphero import ShipHeroSim, warehouse_legacy_id
 from app.simulator.shopify import ShopifySim
@@ -37,6 +49,22 @@ TOKEN_ENV = "SEAMDESK_SIM_TOKEN"
 VENDORS = {"wms": ("shiphero", "/shiphero"), "erp": ("netsuite", "/netsuite"),
            "storefront": ("shopify", "/shopify"), "middleware": ("celigo", "/celigo"),
            "supplier": ("supplier-portal", "/supplier")}
+"""The default vendor (connector kind) of each role and where it is mounted."""
+FORMATS = {  # vendor → (simulator, mount, path under it the connector's base_url adds)
+    "shiphero": (ShipHeroSim, "/shiphero", ""), "netsuite": (NetSuiteSim, "/netsuite", ""),
+    "shopify": (ShopifySim, "/shopify", ""), "sap-b1": (SapB1Sim, "/sap-b1", ""),
+    "acumatica": (AcumaticaSim, "/acumatica", ""),
+    "bigcommerce": (BigCommerceSim, "/bigcommerce", f"/stores/{STORE_HASH}"),
+    "celigo": (CeligoSim, "/celigo", ""), "supplier-portal": (SupplierPortalSim, "/supplier", "")}
+LOCATION_IDS = {  # vendor → its own id of a location
+    "shiphero": lambda loc: str(warehouse_legacy_id(loc)),
+    "netsuite": lambda loc: str(location_internal_id(loc)), "shopify": location_gid,
+    "sap-b1": warehouse_code, "acumatica": warehouse_id,
+    "bigcommerce": lambda loc: str(location_id(loc)), "csv-export": lambda loc: loc.code}
+EXTRA_KEYS = {  # vendor → config lines besides kind, base_url and token_env
+    "sap-b1": [f'company = "{COMPANY}"', 'username = "manager"', 'number_prefix = "PO-"'],
+    "acumatica": [f'company = "{ACUMATICA_COMPANY}"', 'username = "admin"'],
+    "supplier-portal": [f'client_id = "{CLIENT_ID}"']}
 
 
 def sim_token() -> str:
@@ -49,12 +77,13 @@ class Simulator:
     def __init__(self, world: World, token: str | None = None) -> None:
         self.world = world
         token = token or sim_token()
-        self.vendors = {"wms": ShipHeroSim(world, token), "erp": NetSuiteSim(world, token),
-                        "storefront": ShopifySim(world, token),
-                        "middleware": CeligoSim(world, token),
-                        "supplier": SupplierPortalSim(world, token)}
-        routes = [Mount(VENDORS[role][1], routes=sim.routes())
+        self.formats = {role: world.vendors.get(role) or kind
+                        for role, (kind, _) in VENDORS.items()}
+        self.vendors = {role: FORMATS[vendor][0](world, token)
+                        for role, vendor in self.formats.items() if vendor in FORMATS}
+        routes = [Mount(FORMATS[self.formats[role]][1], routes=sim.routes())
                   for role, sim in self.vendors.items()]
+        self.exports: dict[str, Path] = {}  # csv-export role → the file it writes
         routes.append(Mount("/_sim", routes=[
             Route("/state", self._state, methods=["GET"]),
             Route("/faults", self._faults, methods=["POST"]),
@@ -68,26 +97,31 @@ class Simulator:
         ids: dict[str, dict[str, str]] = {}
         for loc in self.world.locations:
             per_system = ids.setdefault(loc.code, {})
-            if "wms" in loc.systems:
-                per_system["wms"] = str(warehouse_legacy_id(loc))
-            if "erp" in loc.systems:
-                per_system["erp"] = str(location_internal_id(loc))
-            if "storefront" in loc.systems:
-                per_system["storefront"] = location_gid(loc)
+            for role in ("wms", "erp", "storefront"):
+                if role in loc.systems:
+                    per_system[role] = LOCATION_IDS[self.formats[role]](loc)
         return ids
+
+    def write_exports(self) -> None:
+        """Each csv-export role's file, as of the simulator's clock (the demo writes them
+        again at each moment of history it replays)."""
+        for role, path in self.exports.items():
+            write_export(self.world, role, path)
 
     def set_faults(self, role: str, faults: Faults | None) -> None:
         if faults is None:
             self.world.faults.pop(role, None)
         else:
             self.world.faults[role] = faults
-        self.vendors[role].gate.requests = 0
+        if role in self.vendors:
+            self.vendors[role].gate.requests = 0
 
     async def _state(self, request: Request) -> Response:
         return json_response({
             "name": self.world.name, "now": self.world.now(), "version": self.world.version,
             "requests": {role: sim.gate.requests for role, sim in self.vendors.items()},
-            "storage_token_leaks": self.vendors["storefront"].storage_token_leaks})
+            "storage_token_leaks": sum(sim.storage_token_leaks
+                                       for sim in self.vendors.values())})
 
     async def _faults(self, request: Request) -> Response:
         body = await request.json()
@@ -113,17 +147,24 @@ def write_config(simulator: Simulator, base_url: str, path: Path,
     there (its confirmations as of the simulator's clock) instead of from its portal."""
     lines = ["# Written by `seamdesk simulate`: points at the simulator it started.",
              "[cache]", 'url = "sqlite:///seamdesk.db"', ""]
-    for role, (kind, prefix) in VENDORS.items():
+    for role, kind in simulator.formats.items():
         if role == "supplier" and x12_folder is not None:
             write_confirmations(x12_folder, confirmations_of(simulator.world))
             lines += ["[systems.supplier]", 'kind = "x12-folder"',
                       f"path = {_toml_text(str(x12_folder))}", ""]
             continue
-        lines += [f"[systems.{role}]", f'kind = "{kind}"', f'base_url = "{base_url}{prefix}"',
-                  f'token_env = "{TOKEN_ENV}"']
-        if role == "supplier":
-            lines.append(f'client_id = "{CLIENT_ID}"')
-        lines.append("")
+        if kind == "csv-export":
+            export = path.parent / f"{role}-stock.csv"
+            simulator.exports[role] = export
+            write_export(simulator.world, role, export)
+            columns = ", ".join(f'{key} = "{column}"' for key, column in COLUMNS.items())
+            lines += [f"[systems.{role}]", 'kind = "csv-export"',
+                      f"path = {_toml_text(export.name)}", f"columns = {{ {columns} }}", ""]
+            continue
+        _, mount, under = FORMATS[kind]
+        lines += [f"[systems.{role}]", f'kind = "{kind}"',
+                  f'base_url = "{base_url}{mount}{under}"', f'token_env = "{TOKEN_ENV}"',
+                  *EXTRA_KEYS.get(kind, []), ""]
     lines.append("[locations]")
     mapped = {loc.code for loc in simulator.world.locations if loc.mapped}
     for code, ids in simulator.location_ids().items():

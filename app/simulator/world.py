@@ -69,6 +69,7 @@ class World:
     errors: list[ScenarioError_] = field(default_factory=list)
     faults: dict[str, Faults] = field(default_factory=dict)
     limits: dict[str, Limits] = field(default_factory=dict)
+    vendors: dict[str, str] = field(default_factory=dict)  # role → vendor ([vendors])
 
     def __post_init__(self) -> None:
         self.version = 0
@@ -211,4 +212,4 @@ def from_scenario(scenario: Scenario) -> World:
     now = _epoch(scenario.now) if scenario.now else int(time.time())
     return World(scenario.name, now, locations, items, counts, history, events,
                  list(scenario.order), list(scenario.error), dict(scenario.faults),
-                 dict(scenario.limits))
+                 dict(scenario.limits), scenario.vendors.model_dump())

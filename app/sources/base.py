@@ -69,6 +69,18 @@ class Fields:
         except ValueError:
             raise self._fail(key, f"should be a whole number, got {_preview(value)}") from None
 
+    def quantity(self, key: str, *, optional: bool = False) -> int | None:
+        """A quantity vendors send as a decimal (10.0, "12.000000"), rounded to units."""
+        value = self.record.get(key)
+        if value is None and optional:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise self._fail(key, f"should be a number, got {_preview(value)}")
+        try:
+            return round(float(value))
+        except (ValueError, OverflowError):
+            raise self._fail(key, f"should be a number, got {_preview(value)}") from None
+
     def time(self, key: str, parse: Callable[[str], int], *, optional: bool = True) -> int | None:
         value = self.text(key, optional=optional)
         if value is None:

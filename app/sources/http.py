@@ -94,6 +94,11 @@ class VendorClient:
         """Whether a 401 is worth one more try (some vendors say 401 when busy)."""
         return False
 
+    def throttle_wait(self, response: httpx.Response) -> float | None:
+        """Seconds a 429 asks us to wait (None: back off): Retry-After, unless the vendor
+        says it its own way."""
+        return retry_after(response)
+
     async def pace(self, cost: float) -> None:
         """Wait, before every attempt, until the vendor's rate budget allows `cost`."""
 
@@ -145,7 +150,7 @@ class VendorClient:
         status = response.status_code
         if status == 429:
             self.stats.throttled += 1
-            wait = retry_after(response)
+            wait = self.throttle_wait(response)
             return (self.backoff(attempt) if wait is None else wait), "throttled (HTTP 429)"
         if status in (401, 403):
             if status == 401 and self.retry_auth(response, attempt):

@@ -10,8 +10,14 @@ if TYPE_CHECKING:
     from app.config import Config
     from app.sources.base import Connector
 
-KINDS = ("shopify", "netsuite", "shiphero", "celigo", "supplier-portal", "x12-folder")
+KINDS = ("shopify", "netsuite", "shiphero", "celigo", "supplier-portal", "x12-folder",
+         "sap-b1", "acumatica", "bigcommerce", "csv-export", "generic-rest")
 """What `kind =` may say in config.toml."""
+PATH_KINDS = ("x12-folder", "csv-export")
+"""The kinds that read files (`path =`: a folder, or for csv-export also one file) rather
+than an API (`base_url =`)."""
+SESSION_KINDS = ("sap-b1", "acumatica")
+"""The kinds that log in with `company` + `username` (the password from `token_env`)."""
 MIDDLEWARE_KINDS = ("celigo",)
 """The kinds that read integration middleware (failed messages), not counts."""
 SUPPLIER_KINDS = ("supplier-portal", "x12-folder")
@@ -34,6 +40,11 @@ def make_connector(config: Config, system: str, *,
     refresh = config.settings.refresh
     http = HttpSettings(timeout=refresh.timeout_seconds, retries=refresh.retries,
                         backoff=refresh.backoff_seconds, max_concurrency=settings.max_concurrency)
+    if settings.kind == "csv-export":
+        from app.sources.csv_export import CsvExportConnector
+
+        return CsvExportConnector(system, config.folder(system), settings.columns,
+                                  timezone=settings.timezone, page_size=settings.page_size)
     if settings.kind == "x12-folder":
         from zoneinfo import ZoneInfo
 
@@ -69,4 +80,28 @@ def make_connector(config: Config, system: str, *,
 
         return SupplierPortalConnector(system, settings.base_url, settings.client_id or "",
                                        token, http, **common)
+    if settings.kind == "sap-b1":
+        from app.sources.sap_b1 import SapB1Connector
+
+        return SapB1Connector(system, settings.base_url, token, http,
+                              company=settings.company or "", username=settings.username or "",
+                              api_version=settings.api_version, timezone=settings.timezone,
+                              number_prefix=settings.number_prefix or "", **common)
+    if settings.kind == "acumatica":
+        from app.sources.acumatica import AcumaticaConnector
+
+        return AcumaticaConnector(system, settings.base_url, token, http,
+                                  company=settings.company or "",
+                                  username=settings.username or "",
+                                  api_version=settings.api_version, **common)
+    if settings.kind == "bigcommerce":
+        from app.sources.bigcommerce import BigCommerceConnector
+
+        return BigCommerceConnector(system, settings.base_url, token, http, **common)
+    if settings.kind == "generic-rest":
+        from app.sources.generic_rest import GenericRestConnector
+
+        return GenericRestConnector(system, settings.base_url, token, http, rest=settings.rest,
+                                    columns=settings.columns, timezone=settings.timezone,
+                                    **common)
     raise ValueError(f"unknown connector kind {settings.kind!r}")
