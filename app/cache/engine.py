@@ -71,9 +71,19 @@ def writer(engine: Engine) -> Engine:
 
 
 def _create_private_file(path: Path) -> None:
+    # Never open an existing cache: close() drops every POSIX lock this process holds on
+    # the file, SQLite's included, so another process closing its last connection would
+    # checkpoint and delete the WAL under this process's open connections, whose shared
+    # WAL index then reads "database disk image is malformed" (sqlite.org/howtocorrupt).
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+        if path.exists():
+            if not os.access(path, os.R_OK | os.W_OK):
+                raise PermissionError(13, "Permission denied")
+            return
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600)
+    except FileExistsError:  # created by another process just now: none of our locks
+        return
     except OSError as exc:
         raise CacheError(f"{path}: cannot create the cache file: {exc.strerror}") from None
     os.close(fd)
