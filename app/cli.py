@@ -87,6 +87,15 @@ def build_parser() -> argparse.ArgumentParser:
     queue.add_argument("--sort", choices=("age", "severity"), default="age")
     queue.add_argument("--json", action="store_true", help="a JSON list, one object each")
 
+    health = commands.add_parser("health", parents=[common],
+                                 help="sync health figures per handoff and system")
+    health.add_argument("--days", type=int, default=30, metavar="N",
+                        help="daily buckets over the last N days (default 30)")
+    shape = health.add_mutually_exclusive_group()
+    shape.add_argument("--json", action="store_true", help="the figures as JSON")
+    shape.add_argument("--markdown", action="store_true",
+                       help="a daily report for e-mail or a chat channel")
+
     serve = commands.add_parser("serve", parents=[common],
                                 help="the app in a browser (textual-serve)")
     serve.add_argument("--host", default="127.0.0.1",
@@ -114,7 +123,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         handler = {None: _tui, "demo": _demo, "simulate": _simulate, "refresh": _refresh,
-                   "lookup": _lookup, "queue": _queue,
+                   "lookup": _lookup, "queue": _queue, "health": _health,
                    "snapshot": _snapshot, "serve": _serve}
         return handler[args.command](args)
     except SeamdeskError as exc:
@@ -201,6 +210,13 @@ def _queue(args) -> int:
 
     desk = _desk(args, require_tokens=False)  # reads the cache only
     return print_queue(desk, args)
+
+
+def _health(args) -> int:
+    from app.health_text import print_health
+
+    desk = _desk(args, require_tokens=False)  # reads the cache only
+    return print_health(desk, args)
 
 
 def _snapshot(args) -> int:

@@ -21,10 +21,12 @@ from pydantic import (
     model_validator,
 )
 
+from app.alerts.settings import AlertingSettings, AlertRule, Destination, check
 from app.config_path import discover  # noqa: F401  (part of this module's interface)
 from app.diagnosis.catalogue import OWNER_ROLES
 from app.diagnosis.evidence import Thresholds
 from app.errors import ConfigError, read_toml
+from app.health.ownership import OwnershipSettings
 from app.records import HANDOFFS, ROLES
 from app.sources.registry import (
     KINDS,
@@ -268,6 +270,15 @@ class Settings(_Section):
     systems: dict[str, SystemSettings]
     locations: dict[str, dict[str, LocationId]] = {}
     owners: dict[str, str] = {}
+    ownership: OwnershipSettings = OwnershipSettings()  # data element → owning system(s)
+    alerts: list[AlertRule] = []  # [[alerts]]: see app.alerts.settings
+    alert_destinations: dict[str, Destination] = {}
+    alerting: AlertingSettings = AlertingSettings()
+
+    @model_validator(mode="after")
+    def _alert_destinations_exist(self) -> Settings:
+        check(self.alerts, self.alert_destinations)
+        return self
 
     @field_validator("systems")
     @classmethod

@@ -21,6 +21,7 @@ from app.records import RunSummary
 if TYPE_CHECKING:  # the database and HTTP stacks load on first use, after the first paint
     from sqlalchemy import Engine
 
+    from app.alerts.evaluate import AlertOutcome
     from app.checklist.case import Case
     from app.checklist.escalate import Outcome as PacketOutcome
     from app.checklist.escalate import SvgRenderer
@@ -29,6 +30,7 @@ if TYPE_CHECKING:  # the database and HTTP stacks load on first use, after the f
     from app.checklist.steps import Step
     from app.checklist.webhook import Sent
     from app.config import Config
+    from app.health.figures import Figures
     from app.lookup import SkuLookup
     from app.queue.query import Overview, QueueDetail, QueueFilter, QueueRow
     from app.queue.store import Outcome
@@ -90,6 +92,8 @@ class Desk:
         self._transport = transport
         self._webhook_transport = None  # tests route the ticket webhook in-process
         self._sleep = sleep
+        self.alert_outcome: AlertOutcome | None = None  # alerts after the last refresh
+        self.alert_sleep = None  # tests: no waiting between delivery attempts
 
     @property
     def engine(self) -> Engine:
@@ -147,6 +151,19 @@ class Desk:
             result.append(Freshness(name, LABELS.get(name, name), age,
                                     age is None or age > limit))
         return result
+
+    def health_figures(self, days: int = 30) -> Figures:
+        """The health figures over the last `days` (daily buckets), from the cache;
+        the heavy part is remembered until the cache changes."""
+        from app.cache.sku import system_rows
+        from app.health.figures import compute
+        from app.health.window import Window
+
+        rows = system_rows(self.engine)
+        systems = {name: rows[name].last_good_read_at if name in rows else None
+                   for name in self.config.systems}
+        return compute(self.engine, Window(days, self.now()), systems,
+                       self.config.settings.refresh.stale_after_seconds)
 
     def lookup(self, sku: str, location: str | None = None) -> SkuLookup:
         """The three-system comparison and findings for a SKU, from the cache only."""
@@ -251,6 +268,7 @@ class Desk:
                                   transport=self._transport, sleep=self._sleep)
             results = await refresher.reread_sku(sku)
             self.queue_outcome = refresher.queue
+            await self._alert()
             return results
 
     async def refresh(self, systems: list[str] | None = None, full: bool = False,
@@ -265,4 +283,22 @@ class Desk:
                                   progress=progress)
             results = await refresher.run(systems, full)
             self.queue_outcome = refresher.queue
+            await self._alert()
             return results
+
+    async def _alert(self) -> None:
+        """After every refresh (under its lock, so two refreshers never post one alert
+        twice): [[alerts]] rules over what changed; deliveries in a thread."""
+        import asyncio
+
+        from app.alerts.evaluate import evaluate
+
+        extra = {"sleep": self.alert_sleep} if self.alert_sleep else {}
+        self.alert_outcome = await asyncio.to_thread(
+            evaluate, self.engine, self.config, self.now(), **extra)
+
+    def alert_summary(self) -> dict:
+        """Alerts pending, failed (with the last error) and sent in the last day."""
+        from app.alerts.evaluate import summary
+
+        return summary(self.engine, self.now())

@@ -45,6 +45,7 @@ class SeamdeskApp(App):
         Binding("c", "checklist", "Checklist", id="checklist", show=False),
         Binding("e", "queue", "Queue", id="queue"),
         Binding("s", "systems", "Systems", id="systems", show=False),
+        Binding("d", "health", "Health", id="health", show=False),  # in help and ctrl+p
         Binding("question_mark,f1", "help", "Help", key_display="?/F1", id="help"),
         Binding("ctrl+o", "switch_operator", "Who is at the terminal", id="switch_operator",
                 show=False),
@@ -130,7 +131,8 @@ class SeamdeskApp(App):
         if theme not in self.available_themes:
             raise ConfigError(f"{path}: session.theme: unknown theme {theme!r} (themes: "
                               f"{', '.join(sorted(self.available_themes))})")
-        known = {b.id for b in binding_catalogue() if b.id}
+        # Only when rebinding: the catalogue imports every screen (80 ms a snapshot skips).
+        known = {b.id for b in binding_catalogue() if b.id} if keys else set()
         for binding_id in keys:
             if binding_id not in known:
                 raise ConfigError(f"{path}: session.keys.{binding_id}: no such action "
@@ -182,6 +184,10 @@ class SeamdeskApp(App):
             if result.status != "complete":
                 self.notify(result.summary(), title=f"{result.system} refresh {result.status}",
                             severity="error", timeout=15, markup=False)
+        if desk.alert_outcome is not None and desk.alert_outcome.failed:
+            self.notify(f"Alerts: {desk.alert_outcome.summary()} (d: health shows why)",
+                        title="Alert delivery failed", severity="warning", timeout=15,
+                        markup=False)
         self.update_freshness()
         for screen in self.screen_stack:
             screen.post_message(DataRefreshed())
@@ -234,6 +240,20 @@ class SeamdeskApp(App):
             self.install_screen(QueueScreen(), "queue")
         self.push_screen("queue")
 
+    def action_health(self) -> None:
+        """d opens the health screen; d (or escape) there goes back."""
+        from screens.health import HealthScreen
+
+        if isinstance(self.screen, HealthScreen):
+            self.pop_screen()
+        else:
+            self.push_screen(HealthScreen())
+
+    def open_queue(self, where: str) -> None:
+        """The queue screen with a filter (a health figure's drill-down)."""
+        self.queue_filter = where
+        self.action_queue()
+
     def action_checklist(self) -> None:
         """c starts a checklist for what is on screen (the lookup's SKU and location, the
         queue's exception), or lists the unfinished ones and the packets."""
@@ -263,6 +283,8 @@ class SeamdeskApp(App):
                             self.action_queue)
         yield SystemCommand("Systems", "each system's last refresh, rows and runs",
                             self.action_systems)
+        yield SystemCommand("Health", "each handoff over 30 days, worst first; alerts",
+                            self.action_health)
         yield SystemCommand("Switch operator", "who is at the terminal",
                             self.action_switch_operator)
         if not self.read_only:
@@ -298,12 +320,13 @@ class SeamdeskApp(App):
 def binding_catalogue() -> list[Binding]:
     """Every binding of the app and its screens (for key overrides and help)."""
     from screens.checklist import ChecklistScreen
+    from screens.health import HealthScreen
     from screens.queue import QueueScreen
     from screens.symptoms import SymptomScreen
 
     found = []
     for owner in (SeamdeskApp, LookupScreen, StatusScreen, QueueScreen, SymptomScreen,
-                  ChecklistScreen):
+                  ChecklistScreen, HealthScreen):
         found += [b for b in owner.BINDINGS if isinstance(b, Binding)]
     return found
 

@@ -11,6 +11,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
 from app.diagnosis.catalogue import CATALOGUE
+from app.health.ownership import DEFAULTS, ELEMENTS, finding_authority, owner_sentence
 
 
 def keys_text(screen: Screen) -> Text:
@@ -41,12 +42,25 @@ def keys_text(screen: Screen) -> Text:
     return text
 
 
-def findings_text() -> Text:
+def findings_text(matrix: dict[str, tuple[str, ...]] = DEFAULTS) -> Text:
     text = Text("Findings\n", style="bold")
     for kind in CATALOGUE.values():
         text.append(f"  {kind.code}", style="bold")
         text.append(f"  {kind.title} · {kind.handoff} · owner: {kind.owner}\n", style="dim")
         text.append(f"    Likely cause: {kind.cause}.\n    First action: {kind.first_action}\n")
+        if authority := finding_authority(kind.code, matrix):
+            text.append(f"    {authority}\n", style="dim")
+    return text
+
+
+OWNERSHIP_TITLE = "Who owns what ([ownership] in config.toml)"
+
+
+def ownership_text(matrix: dict[str, tuple[str, ...]] = DEFAULTS, title: bool = True) -> Text:
+    """The ownership matrix: which system's number wins ([ownership] in config.toml)."""
+    text = Text(OWNERSHIP_TITLE + "\n" if title else "", style="bold")
+    for element in ELEMENTS:
+        text.append(f"  {owner_sentence(element, matrix)}\n")
     return text
 
 
@@ -62,7 +76,10 @@ class HelpScreen(ModalScreen):
         with VerticalScroll(id="help"):
             yield Static(Text("Help (escape closes)\n", style="bold"))
             yield Static(keys_text(self.under))
-            yield Static(findings_text())
+            desk = getattr(self.app, "_desk", None)  # not waited for: defaults until open
+            matrix = desk.config.settings.ownership.matrix() if desk else DEFAULTS
+            yield Static(ownership_text(matrix))
+            yield Static(findings_text(matrix))
 
     def on_mount(self) -> None:
         self.query_one("#help").focus()

@@ -134,6 +134,8 @@ class QueueScreen(DeskScreen):
         Binding("k", "act('acknowledge')", "Ack", id="acknowledge"),
         Binding("g", "act('assign')", "Assign", id="assign"),
         Binding("x", "act('resolve')", "Resolve", id="resolve"),
+        Binding("m", "act('correct')", "Resolve: corrected by hand", id="correct",
+                show=False),
         Binding("z", "act('snooze')", "Snooze", id="snooze", show=False),
         Binding("o", "act('reopen')", "Reopen", id="reopen", show=False),
         Binding("K", "act('acknowledge', True)", "Ack all", id="acknowledge_all", show=False),
@@ -190,7 +192,11 @@ class QueueScreen(DeskScreen):
 
     def on_screen_resume(self) -> None:  # back from another screen (compose loads first)
         if self._resumed:
-            self.reload()
+            # The filter may have been set elsewhere (a health figure's drill-down).
+            box = self.query_one("#filter", Input)
+            changed = box.value != self.app.queue_filter
+            box.value = self.app.queue_filter
+            self.reload(top=changed)
         self._resumed = True
 
     def watch_focused(self, focused: Widget | None) -> None:
@@ -402,6 +408,7 @@ class QueueScreen(DeskScreen):
     def on_action_done(self, message: ActionDone) -> None:
         noun = "exception" if message.changed == 1 else "exceptions"
         past = {"acknowledge": "Acknowledged", "assign": "Assigned", "resolve": "Resolved",
+                "correct": "Resolved (corrected by hand)",
                 "snooze": "Snoozed", "reopen": "Reopened"}[message.action]
         self.notify(f"{past} {message.changed} {noun}.", markup=False)
         self.reload()

@@ -14,6 +14,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
 ASKS = {"resolve": "Resolution note (required): what was done",
+        "correct": "Resolved by correcting the number by hand: what was re-keyed (required)",
         "assign": "Assign to (an owner role or a person)",
         "snooze": "Snooze for how many hours",
         "acknowledge": "Note (optional)", "reopen": "Why reopen (optional)"}

@@ -10,7 +10,7 @@ never replaces good data. Times are integer UTC epoch seconds.
 
 from __future__ import annotations
 
-from sqlalchemy import Index
+from sqlalchemy import Index, text
 from sqlmodel import Field, SQLModel
 
 _NO_ROWID = {"sqlite_with_rowid": False}  # one B-tree per table: faster bulk writes
@@ -257,7 +257,13 @@ class QueueItem(SQLModel, table=True):
                       Index("ix_exception_severity", "severity", "opened_at", "id"),
                       Index("ix_exception_code", "code", "status", "opened_at", "id", "owner",
                             "assignee"),
-                      Index("ix_exception_sku", "sku", "location"))
+                      Index("ix_exception_sku", "sku", "location"),
+                      # Health (app.health.read): exceptions still active, or closed since
+                      # a day, counted per day opened/closed in this index's order: no sort
+                      # and no wide rows at a million.
+                      Index("ix_exception_health", text("closed_at / 86400"), "handoff",
+                            text("opened_at / 86400"), "code", "status", "opened_at",
+                            "closed_at", "recurrences"))
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(unique=True)
     code: str
@@ -285,13 +291,37 @@ class QueueAudit(SQLModel, table=True):
     """Who did what to an exception, and when; refreshes act as "refresh"."""
 
     __tablename__ = "exception_audit"
-    __table_args__ = (Index("ix_exception_audit_item", "exception_id", "at"),)
+    __table_args__ = (Index("ix_exception_audit_item", "exception_id", "at"),
+                      # Health counts these; partial, so no other audit row pays for it.
+                      Index("ix_exception_audit_corrected", "at", "exception_id",
+                            sqlite_where=text("action = 'corrected by hand'")))
     id: int | None = Field(default=None, primary_key=True)
     exception_id: int
     at: int
     actor: str
     action: str  # opened | updated | cleared | reopened | acknowledged | assigned | ...
     note: str | None = None
+
+
+class AlertRecord(SQLModel, table=True):
+    """One alert for one destination (config [[alerts]]): written pending, then sent, or
+    failed once its attempts ran out, with the last error kept. `dedupe` (rule,
+    destination, subject and the state it reports) is unique: a state is alerted once."""
+
+    __tablename__ = "alert"
+    __table_args__ = (Index("ix_alert_status", "status", "destination", "id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    dedupe: str = Field(unique=True)
+    rule: str
+    destination: str
+    subject: str  # an exception's key, "oldest-open", or a system
+    created_at: int
+    body: str  # JSON: what is posted (never a token)
+    status: str = "pending"  # pending | sent | failed
+    attempts: int = 0
+    last_attempt_at: int | None = None
+    sent_at: int | None = None
+    error: str | None = None
 
 
 class ChecklistRecord(SQLModel, table=True):

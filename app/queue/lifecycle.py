@@ -29,7 +29,10 @@ ACTIONS = {a.name: a for a in (
     Action("resolve", "resolved", ("open", "acknowledged", "assigned", "snoozed")),
     Action("snooze", "snoozed", ("open", "acknowledged", "assigned")),
     Action("reopen", "reopened", ("resolved", "cleared")),
+    # A resolve whose fix was re-keying the number by hand (health counts these).
+    Action("correct", "corrected by hand", ("open", "acknowledged", "assigned", "snoozed")),
 )}
+CORRECTED = ACTIONS["correct"].past  # the audit action health counts
 
 
 def act(engine: Engine, action: str, target: QueueFilter | list[int], operator: str,
@@ -41,10 +44,10 @@ def act(engine: Engine, action: str, target: QueueFilter | list[int], operator: 
     if spec is None:
         raise UsageError(f"unknown queue action {action!r} (actions: {', '.join(ACTIONS)})")
     note = (note or "").strip() or None
-    values: dict = {"status": spec.past if action != "reopen" else "open"}
-    if action == "resolve":
+    values: dict = {"status": {"reopen": "open", "correct": "resolved"}.get(action, spec.past)}
+    if action in ("resolve", "correct"):
         if not note:
-            raise UsageError("resolve: a resolution note is required (what was done)")
+            raise UsageError(f"{action}: a resolution note is required (what was done)")
         values.update(closed_at=now, note=note, snoozed_until=None)
     elif action == "assign":
         if not (assignee or "").strip():

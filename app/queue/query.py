@@ -193,6 +193,7 @@ class _Memo:
         self.counts: dict[QueueFilter, tuple[int, int]] = {}
         self.pages: dict[tuple, tuple[int, tuple[QueueRow, ...]]] = {}
         self.overview: tuple[int, Overview] | None = None
+        self.other: dict = {}  # see remembered()
 
     def version(self) -> int:
         with self._lock:
@@ -221,6 +222,20 @@ def _memo(engine: Engine) -> _Memo | None:
                 and not database.startswith("file:")
             _memos[engine] = _Memo(database) if file else None
         return _memos[engine]
+
+
+def remembered(engine: Engine, key, compute):
+    """`compute()`, remembered under `key` until the cache changes (computed every time
+    where nothing can be remembered safely): for other readers' aggregates, e.g. health."""
+    memo = _memo(engine)
+    if memo is None:
+        return compute()
+    version = memo.version()  # before computing: a commit meanwhile means ask again
+    if (found := memo.other.get(key)) and found[0] == version:
+        return found[1]
+    value = compute()
+    memo.remember(memo.other, key, version, value)
+    return value
 
 
 @dataclass(frozen=True, slots=True)
