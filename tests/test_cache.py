@@ -186,3 +186,14 @@ def test_lookups_use_an_index(engine, sql, index):
     with engine.connect() as conn:
         plan = " ".join(r[-1] for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}"))
     assert "SCAN" not in plan.replace("SCAN CONSTANT", "") and index in plan
+
+
+def test_an_older_cache_gets_the_indexes_a_newer_version_added(tmp_path):
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    make_engine(url).dispose()
+    with sqlite3.connect(tmp_path / "old.db") as conn:  # as a version before the index
+        conn.execute("DROP INDEX ix_exception_health")
+    make_engine(url).dispose()
+    with sqlite3.connect(tmp_path / "old.db") as conn:
+        assert conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'ix_exception_health'"
+                            ).fetchone()

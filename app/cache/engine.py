@@ -53,8 +53,23 @@ def _make_engine(url: str, create: bool) -> Engine:
         engine = create_engine(url, pool_pre_ping=True)
     if create:
         SQLModel.metadata.create_all(engine)
+        _add_missing_indexes(engine)
         trigram.ensure_indexes(engine)
     return engine
+
+
+def _add_missing_indexes(engine: Engine) -> None:
+    """create_all makes missing tables, not the indexes a newer seamdesk added to a table
+    an older one made: those are made here, so an old cache file stays fast."""
+    with engine.begin() as conn:
+        known = set(conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'index'")
+                    .scalars()) if engine.dialect.name == "sqlite" else None
+        for table in SQLModel.metadata.sorted_tables:
+            for index in table.indexes:
+                if known is None:
+                    index.create(conn, checkfirst=True)
+                elif index.name not in known:
+                    index.create(conn)
 
 
 def _redacted(url: str) -> str:
