@@ -62,7 +62,7 @@ _TRIAGE = text(
 # The per-key exceptions this run may update or clear: those at a changed key, and those
 # where no system counts anything and nothing happened (a key gone from every system).
 _IN_SCOPE = text(
-    "SELECT q.key FROM exception q WHERE q.code IN :codes AND q.sku IS NOT NULL AND ("
+    "SELECT q.key, q.sku FROM exception q WHERE q.code IN :codes AND q.sku IS NOT NULL AND ("
     f" EXISTS (SELECT 1 FROM count_current c WHERE c.system IN {_SYSTEMS}"
     "   AND c.sku = q.sku AND c.location = q.location AND c.run_id > :judged)"
     " OR EXISTS (SELECT 1 FROM count_gone g WHERE g.run_id > :judged AND g.sku = q.sku"
@@ -124,16 +124,28 @@ def rules_fingerprint(config: Config) -> str:
 
 
 def _per_key(engine: Engine, config: Config, now: int, scope: dict, outcome: Outcome) -> None:
+    """Judged and written a batch of SKUs at a time, so memory stays bounded however many
+    keys a refresh changed (a first full read of a big catalogue judges every one)."""
     th, owners = config.thresholds(), config.settings.owners
     by_sku: dict[str, list[str]] = {}
+    examined: dict[str, set[str]] = {}  # SKU → keys of its exceptions in scope
     with engine.connect() as conn:
         for sku, location in conn.execute(_TRIAGE, scope):
             by_sku.setdefault(sku, []).append(location)
-        examined = set(conn.scalars(_IN_SCOPE, {**scope, "codes": sorted(PER_KEY)}))
-    found: dict[str, Candidate] = {}
+        for key, sku in conn.execute(_IN_SCOPE, {**scope, "codes": sorted(PER_KEY)}):
+            examined.setdefault(sku, set()).add(key)
+
+    def settle(found: dict[str, Candidate], skus) -> None:
+        keys = set().union(*(examined.pop(sku, ()) for sku in skus))
+        with engine.begin() as conn:
+            apply(conn, found, keys.__contains__, keys, now, outcome,
+                  on_reopen=lambda c, item_id, key: _recurrence(c, config, item_id, key, now,
+                                                                outcome))
+
     skus = sorted(by_sku)
     for start in range(0, len(skus), SKU_BATCH):
-        for sku, facts in sku_facts_many(engine, skus[start:start + SKU_BATCH]).items():
+        batch, found = skus[start:start + SKU_BATCH], {}
+        for sku, facts in sku_facts_many(engine, batch).items():
             grouped, systems = by_location(facts), system_states(facts, config)
             for location in by_sku[sku]:
                 if location not in facts.locations:
@@ -146,10 +158,8 @@ def _per_key(engine: Engine, config: Config, now: int, scope: dict, outcome: Out
                     if finding.code in PER_KEY:
                         candidate = from_finding(finding, ev)
                         found[candidate.key] = candidate
-    with engine.begin() as conn:
-        apply(conn, found, lambda key: key in examined, examined, now, outcome,
-              on_reopen=lambda c, item_id, key: _recurrence(c, config, item_id, key, now,
-                                                            outcome))
+        settle(found, batch)
+    settle({}, list(examined))  # in scope, but the triage saw nothing there: all clear
 
 
 def _whole_systems(engine: Engine, config: Config, now: int, outcome: Outcome) -> None:
