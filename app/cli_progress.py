@@ -18,7 +18,8 @@ def run_refresh(desk: Desk, systems: list[str] | None, full: bool) -> list[Syste
     for result in results:
         print(result.summary(), flush=True)
     if desk.queue_outcome is not None:
-        print(f"queue: {desk.queue_outcome.summary()}", flush=True)
+        outcome = desk.queue_outcome
+        print(f"queue: {outcome.summary()} ({outcome.seconds:.1f} s)", flush=True)
     if desk.alert_outcome is not None and (desk.alert_outcome.sent or
                                            desk.alert_outcome.failed or desk.alert_outcome.held):
         print(f"alerts: {desk.alert_outcome.summary()}", flush=True)

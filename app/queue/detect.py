@@ -14,6 +14,7 @@ mapping lacks are judged once per system or location, not per SKU.
 from __future__ import annotations
 
 import hashlib
+import time
 
 import orjson
 from sqlalchemy import Engine, bindparam, delete, func, select, text
@@ -89,7 +90,7 @@ JUDGED, RULES = "detect.judged_run", "detect.rules"  # Meta keys
 def detect(engine: Engine, config: Config, now: int) -> Outcome:
     """Run every detector over what changed since they last ran."""
     refresh = config.settings.refresh
-    outcome = Outcome()
+    started, outcome = time.perf_counter(), Outcome()
     with engine.begin() as conn:
         wake_snoozed(conn, now)
         marks = dict(conn.execute(select(Meta.key, Meta.value).where(
@@ -112,6 +113,7 @@ def detect(engine: Engine, config: Config, now: int) -> Outcome:
         bulk_insert(conn, Meta.__table__, ("key", "value"),
                     [(JUDGED, str(up_to)), (RULES, rules)], key=("key",))
         conn.execute(delete(CountGone).where(CountGone.run_id <= up_to))
+    outcome.seconds = time.perf_counter() - started
     return outcome
 
 

@@ -29,6 +29,7 @@ class Outcome:
     reopened: int = 0
     cleared: int = 0
     recurring: int = 0
+    seconds: float = 0.0  # how long the detectors took
 
     def summary(self) -> str:
         parts = [f"{n} {label}" for n, label in ((self.opened, "opened"),
