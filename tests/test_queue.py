@@ -13,7 +13,7 @@ from app.errors import UsageError
 from app.queue import query
 from app.queue.lifecycle import act
 from app.queue.query import QueueFilter
-from tests.conftest import AFTER, refresher
+from tests.conftest import AFTER, BACKENDS, refresher
 from tests.test_lookup import HISTORY_AT, PLANTED, seed
 
 
@@ -40,6 +40,7 @@ def keys(engine, status="active") -> set[str]:
             QueueItem.id.in_([r.id for r in rows]))))
 
 
+@pytest.mark.parametrize("cache_backend", BACKENDS)
 async def test_every_planted_finding_opens_one_exception(config, sim, world, engine):
     await seed(config, sim, world, engine)
     found = keys(engine)
@@ -134,6 +135,7 @@ async def test_a_middleware_nobody_could_read_for_too_long_is_an_exception(confi
     assert "stale-source|middleware" not in keys(engine)
 
 
+@pytest.mark.parametrize("cache_backend", BACKENDS)
 async def test_bulk_resolve_a_filtered_set_with_the_operator_in_the_audit(config, sim, world,
                                                                           engine):
     await seed(config, sim, world, engine)

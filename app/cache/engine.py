@@ -36,7 +36,7 @@ def make_engine(url: str, *, create: bool = True) -> Engine:
         return _make_engine(url, create)
     except (SQLAlchemyError, ImportError, ValueError) as exc:
         reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
-        raise ConfigError(f"[cache] url {_redacted(url)}: cannot open the cache: "
+        raise ConfigError(f"[cache] url {redacted(url)}: cannot open the cache: "
                           f"{reason}") from None
 
 
@@ -57,7 +57,7 @@ def _make_engine(url: str, create: bool) -> Engine:
     return engine
 
 
-def _redacted(url: str) -> str:
+def redacted(url: str) -> str:
     """The URL without its password (a PostgreSQL URL may carry one)."""
     try:
         return make_url(url).render_as_string(hide_password=True)
