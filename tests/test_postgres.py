@@ -166,7 +166,8 @@ async def test_one_refresher_and_readers_on_other_engines(config, sim, world, en
             world.set_clock(world.base_now + 600 * (i + 1))
             fresh = Simulator(world, token=TOKEN)  # a full bucket of WMS credits
             results = await refresh(config, fresh, make_engine(config.cache_url), full=True)
-            assert all(r.status == "complete" for r in results.values()), [r.summary() for r in results.values()]
+            summaries = [r.summary() for r in results.values()]
+            assert all(r.status == "complete" for r in results.values()), summaries
             await asyncio.sleep(0.05)
     finally:
         stop.set()
