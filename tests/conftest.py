@@ -69,6 +69,12 @@ def cache_backend():
 BACKENDS = ["sqlite", "postgresql"]
 
 
+def sqlite_only(engine, what: str) -> None:
+    """For a test of SQLite's own machinery when SEAMDESK_TEST_BACKEND=postgresql."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip(f"SQLite only: {what}")
+
+
 def use_cache_url(path: Path, url: str) -> None:
     """Point a written config.toml at another cache."""
     text = path.read_text()

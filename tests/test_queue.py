@@ -13,7 +13,7 @@ from app.errors import UsageError
 from app.queue import query
 from app.queue.lifecycle import act
 from app.queue.query import QueueFilter
-from tests.conftest import AFTER, BACKENDS, refresher
+from tests.conftest import AFTER, BACKENDS, refresher, sqlite_only
 from tests.test_lookup import HISTORY_AT, PLANTED, seed
 
 
@@ -213,6 +213,7 @@ def _detail(engine, key: str):
 
 async def test_free_text_filter_uses_the_trigram_index_and_short_words_scan(config, sim,
                                                                              world, engine):
+    sqlite_only(engine, "the FTS5 trigram index")
     from app.cache.trigram import available
 
     await seed(config, sim, world, engine)
@@ -238,6 +239,7 @@ async def test_counts_are_remembered_until_the_cache_changes(config, sim, world,
     """Counts and the overview cost a scan at a million exceptions: asked again, they (and
     first pages) come from memory until any connection commits (a refresh's re-sighting
     rewrites summaries without an audit row, so the free-text count must see it too)."""
+    sqlite_only(engine, "remembered per PRAGMA data_version")
     import sqlite3
 
     from sqlalchemy import event
