@@ -52,6 +52,16 @@ class _Section(BaseModel):
 class CacheSettings(_Section):
     url: str = "sqlite:///seamdesk.db"
     history_days: int = Field(30, ge=1, le=3650)
+    # A PostgreSQL cache's password comes from this variable, never from the file (libpq's
+    # own PGPASSWORD and ~/.pgpass work too, with no setting here).
+    password_env: str | None = None
+
+    @field_validator("password_env")
+    @classmethod
+    def _env_name(cls, name: str | None) -> str | None:
+        if name is not None and (not name or not name.replace("_", "").isalnum()):
+            raise ValueError(f"{name!r} is not an environment variable name")
+        return name
 
 
 class RefreshSettings(_Section):
@@ -343,7 +353,25 @@ class Config:
 
     @property
     def cache_url(self) -> str:
-        return resolve_cache_url(self.settings.cache.url, self.path.parent)
+        """The cache's URL, with the password from [cache] password_env if set (never
+        print it: app.cache.engine.redacted hides the password)."""
+        url = resolve_cache_url(self.settings.cache.url, self.path.parent)
+        password = self.cache_password()
+        if password is None:
+            return url
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).set(password=password).render_as_string(hide_password=False)
+
+    def cache_password(self) -> str | None:
+        env = self.settings.cache.password_env
+        if env is None:
+            return None
+        value = os.environ.get(env)
+        if not value:
+            raise ConfigError(f"{self.path}: cache.password_env: environment variable {env}"
+                              " is not set (passwords come from the environment)")
+        return value
 
     def token(self, system: str) -> str:
         """The secret for a system; only connectors call this, at request time."""
@@ -373,7 +401,8 @@ class Config:
     def secrets(self) -> list[str]:
         """Every secret value in play, for redaction of anything that leaves the process."""
         values = [s.get_secret_value() for s in self.tokens.values()]
-        return [v for v in (*values, self.webhook_token()) if v]
+        cache = os.environ.get(self.settings.cache.password_env or "") or None
+        return [v for v in (*values, self.webhook_token(), cache) if v]
 
     def packets_dir(self) -> Path:
         """[handoff] packets_dir, resolved; default: the user data dir's packets/."""

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import fcntl
 import os
+import socket
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -21,9 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import Engine, func, select
+from sqlalchemy.engine import make_url
 
 from app.cache.engine import sqlite_path
-from app.cache.models import CountCurrent, InventoryEvent, OrderLineRecord, SyncRun
+from app.cache.models import CountCurrent, InventoryEvent, Meta, OrderLineRecord, SyncRun
 from app.cache.writer import CacheWriter
 from app.clock import Clock, system_clock
 from app.config import Config
@@ -74,12 +76,28 @@ class SystemResult:
 
 
 @contextlib.contextmanager
-def refresh_lock(cache_url: str) -> Iterator[None]:
-    """One refresh per cache: a second one is refused with a clear message."""
+def refresh_lock(cache_url: str, engine: Engine | None = None) -> Iterator[None]:
+    """One refresh per cache: a second one is refused with a clear message. A SQLite
+    cache is locked by a file beside it; a PostgreSQL one by a session advisory lock in
+    its database, so one refresher runs across every terminal that shares it."""
     path = sqlite_path(cache_url)
-    if path is None:
+    if path is not None:
+        with _file_lock(path):
+            yield
+    elif make_url(cache_url).get_backend_name() == "postgresql":
+        with _advisory_lock(cache_url, engine):
+            yield
+    else:
         yield
-        return
+
+
+def _busy(cache: object, holder: str) -> RefreshBusy:
+    return RefreshBusy(f"another refresh of {cache} is running ({holder}); "
+                       "try again when it finishes")
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
     lock_path = path.with_name(path.name + ".refresh.lock")
     fd = os.open(lock_path, os.O_CREAT | os.O_RDWR, 0o600)
     try:
@@ -87,13 +105,43 @@ def refresh_lock(cache_url: str) -> Iterator[None]:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = Path(lock_path).read_text().strip() or "another process"
-            raise RefreshBusy(f"another refresh of {path} is running (pid {holder}); "
-                              "try again when it finishes") from None
+            raise _busy(path, f"pid {holder}") from None
         os.ftruncate(fd, 0)
         os.write(fd, str(os.getpid()).encode())
         yield
     finally:
         os.close(fd)
+
+
+# pg_try_advisory_lock's key: any constant, the same in every seamdesk ("seamdesk" + 1).
+ADVISORY_KEY = 0x5EA3DE5C00000001
+HOLDER = "refresh.holder"  # Meta: who holds the advisory lock (for the busy message)
+
+
+@contextlib.contextmanager
+def _advisory_lock(cache_url: str, engine: Engine | None) -> Iterator[None]:
+    """Held by a connection of its own for the whole refresh (autocommit: no transaction
+    stays open meanwhile); the server drops it if that connection or its host dies."""
+    from app.cache.engine import make_engine, redacted
+    from app.cache.upsert import bulk_insert
+
+    engine = engine or make_engine(cache_url)
+    conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+    try:
+        if not conn.scalar(select(func.pg_try_advisory_lock(ADVISORY_KEY))):
+            holder = conn.scalar(select(Meta.value).where(Meta.key == HOLDER))
+            raise _busy(redacted(cache_url), holder or "another process")
+        bulk_insert(conn, Meta.__table__, ("key", "value"),
+                    [(HOLDER, f"pid {os.getpid()} on {socket.gethostname()}")], key=("key",))
+        try:
+            yield
+        finally:
+            try:
+                conn.scalar(select(func.pg_advisory_unlock(ADVISORY_KEY)))
+            except Exception:  # the connection is gone, and the lock with it
+                conn.invalidate()
+    finally:
+        conn.close()
 
 
 class Refresher:

@@ -263,7 +263,7 @@ class Desk:
 
         if self.read_only:
             raise UsageError("read-only session: re-reading is not allowed here")
-        with refresh_lock(self.config.cache_url):
+        with refresh_lock(self.config.cache_url, self.engine):
             refresher = Refresher(self.config, self.engine, clock=self.clock,
                                   transport=self._transport, sleep=self._sleep)
             results = await refresher.reread_sku(sku)
@@ -277,7 +277,7 @@ class Desk:
 
         if self.read_only:
             raise UsageError("read-only session: refresh is not allowed here")
-        with refresh_lock(self.config.cache_url):
+        with refresh_lock(self.config.cache_url, self.engine):
             refresher = Refresher(self.config, self.engine, clock=self.clock,
                                   transport=self._transport, sleep=self._sleep,
                                   progress=progress)

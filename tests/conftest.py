@@ -16,6 +16,7 @@ from app.refresh import Refresher
 from app.simulator.scenario import load_scenario
 from app.simulator.server import Simulator, write_config
 from app.simulator.world import from_scenario
+from tests.pg_support import DEFAULT_BACKEND, pg_admin_url, pg_url  # noqa: F401 (fixtures)
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "scenarios" / "demo.toml"
@@ -58,9 +59,36 @@ def sim(world):
 
 
 @pytest.fixture
-def config(tmp_path, sim):
+def cache_backend():
+    """Where the `config` fixture's cache lives: "sqlite" (a file beside the config) or
+    "postgresql" (a fresh database); parametrize a test over both with
+    `@pytest.mark.parametrize("cache_backend", BACKENDS)`."""
+    return DEFAULT_BACKEND
+
+
+BACKENDS = ["sqlite", "postgresql"]
+
+
+def sqlite_only(engine, what: str) -> None:
+    """For a test of SQLite's own machinery when SEAMDESK_TEST_BACKEND=postgresql."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip(f"SQLite only: {what}")
+
+
+def use_cache_url(path: Path, url: str) -> None:
+    """Point a written config.toml at another cache."""
+    text = path.read_text()
+    start = text.index("[cache]\nurl = ") + len("[cache]\n")
+    end = text.index("\n", start)
+    path.write_text(f'{text[:start]}url = "{url}"{text[end:]}')
+
+
+@pytest.fixture
+def config(tmp_path, sim, cache_backend, request):
     path = tmp_path / "config.toml"
     write_config(sim, "http://sim", path)
+    if cache_backend == "postgresql":
+        use_cache_url(path, request.getfixturevalue("pg_url"))
     return config_module.load(path)
 
 

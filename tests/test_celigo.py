@@ -25,7 +25,7 @@ from app.sources.base import Window
 from app.sources.celigo import CeligoConnector, flow_handoff
 from app.sources.errors import AuthError, PayloadError
 from app.sources.http import HttpSettings
-from tests.conftest import AFTER, SIM_NOW, TOKEN, nosleep, refresh
+from tests.conftest import AFTER, SIM_NOW, TOKEN, nosleep, refresh, sqlite_only
 
 API = "https://api.integrator.io"
 SECRET = "celigo-SECRET-77"
@@ -400,6 +400,7 @@ async def test_the_simulated_celigo_rejects_a_wrong_token_as_celigo_does(sim):
 
 
 def test_the_lookup_reads_a_skus_open_errors_with_one_index_seek(config, engine):
+    sqlite_only(engine, "EXPLAIN QUERY PLAN")
     from app.cache.sku import _MESSAGES
 
     with engine.connect() as conn:

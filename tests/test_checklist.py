@@ -29,7 +29,7 @@ from app.checklist.webhook import send
 from app.clock import stamp
 from app.diagnosis.catalogue import COUNT_CODES
 from app.errors import ConfigError, UsageError
-from tests.conftest import AFTER
+from tests.conftest import AFTER, BACKENDS
 from tests.test_lookup import HISTORY_AT, seed
 
 NOW = AFTER + 600
@@ -139,6 +139,7 @@ async def test_steps_confirmed_then_changed_then_saved_and_resumed(seeded, confi
     assert again.status(steps[0]) == "to do"
 
 
+@pytest.mark.parametrize("cache_backend", BACKENDS)
 async def test_the_packet_holds_every_step_the_findings_and_the_times(seeded, config, tmp_path):
     checklist = Checklist("TEE-BLK-M", "DAL1", 7, "ana", NOW)
     save(seeded, checklist, NOW)

@@ -61,6 +61,24 @@ def test_absolute_and_postgres_urls_pass_through(tmp_path):
     assert config_module.resolve_cache_url(url, base) == url
 
 
+def test_a_postgresql_password_comes_from_password_env(tmp_path, monkeypatch):
+    text = GOOD.replace('url = "sqlite:///data/seamdesk.db"',
+                        'url = "postgresql+psycopg://desk@db:5432/seamdesk"\n'
+                        'password_env = "SEAMDESK_CACHE_PASSWORD"')
+    config = config_module.load(write(tmp_path, text))
+    with pytest.raises(ConfigError, match=r"cache\.password_env: environment variable "
+                                          r"SEAMDESK_CACHE_PASSWORD is not set"):
+        _ = config.cache_url
+    monkeypatch.setenv("SEAMDESK_CACHE_PASSWORD", "p@ss/w:rd")
+    from sqlalchemy.engine import make_url
+
+    assert make_url(config.cache_url).password == "p@ss/w:rd"  # quoted in the URL
+    assert "p@ss/w:rd" in config.secrets()
+    bad = write(tmp_path, text.replace('"SEAMDESK_CACHE_PASSWORD"', '"NOT A NAME"'))
+    with pytest.raises(ConfigError, match=r"cache\.password_env"):
+        config_module.load(bad)
+
+
 @pytest.mark.parametrize("change,expected", [
     (("[owners]", "[owner]"), "owner: unknown key"),
     (('kind = "shiphero"', 'kind = "shiphero2"'),

@@ -11,7 +11,7 @@ from app.cli import main
 from app.clock import iso, to_epoch
 from app.errors import UsageError
 from app.lookup import lookup
-from tests.conftest import AFTER, refresh
+from tests.conftest import AFTER, BACKENDS, refresh
 
 HISTORY_AT = to_epoch("2026-11-30T08:00:00Z")
 
@@ -112,6 +112,7 @@ async def test_unknown_sku_and_location_name_the_closest_match(seeded, config):
     assert lookup(seeded, config, "tee-blk-m", AFTER).sku == "TEE-BLK-M"  # any case
 
 
+@pytest.mark.parametrize("cache_backend", BACKENDS)
 async def test_lookup_json_follows_the_contract(seeded, config, capsys):
     assert main(["--config", str(config.path), "lookup", "TEE-BLK-M", "--location", "DAL1",
                  "--json"]) == 0

@@ -13,7 +13,7 @@ from app.errors import UsageError
 from app.queue import query
 from app.queue.lifecycle import act
 from app.queue.query import QueueFilter
-from tests.conftest import AFTER, refresher
+from tests.conftest import AFTER, BACKENDS, refresher, sqlite_only
 from tests.test_lookup import HISTORY_AT, PLANTED, seed
 
 
@@ -40,6 +40,7 @@ def keys(engine, status="active") -> set[str]:
             QueueItem.id.in_([r.id for r in rows]))))
 
 
+@pytest.mark.parametrize("cache_backend", BACKENDS)
 async def test_every_planted_finding_opens_one_exception(config, sim, world, engine):
     await seed(config, sim, world, engine)
     found = keys(engine)
@@ -134,6 +135,7 @@ async def test_a_middleware_nobody_could_read_for_too_long_is_an_exception(confi
     assert "stale-source|middleware" not in keys(engine)
 
 
+@pytest.mark.parametrize("cache_backend", BACKENDS)
 async def test_bulk_resolve_a_filtered_set_with_the_operator_in_the_audit(config, sim, world,
                                                                           engine):
     await seed(config, sim, world, engine)
@@ -211,6 +213,7 @@ def _detail(engine, key: str):
 
 async def test_free_text_filter_uses_the_trigram_index_and_short_words_scan(config, sim,
                                                                              world, engine):
+    sqlite_only(engine, "the FTS5 trigram index")
     from app.cache.trigram import available
 
     await seed(config, sim, world, engine)
@@ -236,6 +239,7 @@ async def test_counts_are_remembered_until_the_cache_changes(config, sim, world,
     """Counts and the overview cost a scan at a million exceptions: asked again, they (and
     first pages) come from memory until any connection commits (a refresh's re-sighting
     rewrites summaries without an audit row, so the free-text count must see it too)."""
+    sqlite_only(engine, "remembered per PRAGMA data_version")
     import sqlite3
 
     from sqlalchemy import event

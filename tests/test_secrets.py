@@ -16,7 +16,7 @@ from app.clock import frozen
 from app.refresh import Refresher
 from app.service import Desk
 from app.snapshot import lookup_svg
-from tests.conftest import AFTER, TOKEN, nosleep
+from tests.conftest import AFTER, TOKEN, nosleep, sqlite_only
 from tests.test_lookup import seed
 
 WEBHOOK_TOKEN = "tkt-4242-webhook-do-not-leak"
@@ -28,6 +28,7 @@ def files_of(folder) -> dict[str, bytes]:
 
 def test_no_token_in_the_cache_the_packet_or_the_svg(config, sim, world, engine, tmp_path,
                                                      monkeypatch):
+    sqlite_only(engine, "reads the cache file's bytes")
     monkeypatch.setenv("TICKET_TOKEN", WEBHOOK_TOKEN)
     config.path.write_text(config.path.read_text() + '\n[handoff]\nwebhook_url = '
                            '"https://t.example/h"\ntoken_env = "TICKET_TOKEN"\n')

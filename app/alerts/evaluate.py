@@ -15,13 +15,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import orjson
-from sqlalchemy import Engine, func, insert, select
+from sqlalchemy import Engine, func, select
 
 from app.alerts.deliver import Delivered, deliver
 from app.alerts.message import condition_body, finding_body
 from app.alerts.settings import AlertRule, Destination, effective_rules
 from app.cache.engine import writer
 from app.cache.models import AlertRecord, Meta, QueueAudit, QueueItem, System
+from app.cache.upsert import bulk_insert, insert_new
 from app.clock import iso
 from app.queue.store import ACTIVE
 
@@ -71,10 +72,10 @@ def evaluate(engine: Engine, config, now: int, *, transport=None,
                                      rule=rule.name, destination=name, subject=subject,
                                      created_at=now, body=orjson.dumps(payload).decode()))
         if rows:
-            result = conn.execute(insert(AlertRecord).prefix_with("OR IGNORE"), rows)
+            result = conn.execute(insert_new(conn, AlertRecord.__table__), rows)
             outcome.raised = max(0, result.rowcount)
-        conn.execute(insert(Meta).prefix_with("OR REPLACE"),
-                     {"key": CURSOR, "value": str(newest)})
+        bulk_insert(conn, Meta.__table__, ("key", "value"), [(CURSOR, str(newest))],
+                    key=("key",))
     current = {name: d for rule in rules for name, d in destinations_of(rule, named).items()}
     delivered: Delivered = deliver(engine, current, settings.alerting, now,
                                    transport=transport, sleep=sleep)

@@ -3,7 +3,8 @@
 SQLite runs in WAL mode (readers never block the writer) with a busy timeout, and
 writers take the write lock up front with BEGIN IMMEDIATE, so two writers queue instead
 of failing half-way with "database is locked". The file is created 0600: it holds
-business data. PostgreSQL URLs pass through for the shared cache.
+business data. On PostgreSQL (the shared cache) writers queue on an advisory lock taken
+at BEGIN instead, and readers read their snapshot without waiting.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ def make_engine(url: str, *, create: bool = True) -> Engine:
         return _make_engine(url, create)
     except (SQLAlchemyError, ImportError, ValueError) as exc:
         reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
-        raise ConfigError(f"[cache] url {_redacted(url)}: cannot open the cache: "
+        raise ConfigError(f"[cache] url {redacted(url)}: cannot open the cache: "
                           f"{reason}") from None
 
 
@@ -51,6 +52,8 @@ def _make_engine(url: str, create: bool) -> Engine:
         event.listen(engine, "begin", _sqlite_begin)
     else:
         engine = create_engine(url, pool_pre_ping=True)
+        if engine.dialect.name == "postgresql":
+            event.listen(engine, "begin", _postgresql_begin)
     if create:
         SQLModel.metadata.create_all(engine)
         _add_missing_indexes(engine)
@@ -72,7 +75,7 @@ def _add_missing_indexes(engine: Engine) -> None:
                     index.create(conn)
 
 
-def _redacted(url: str) -> str:
+def redacted(url: str) -> str:
     """The URL without its password (a PostgreSQL URL may carry one)."""
     try:
         return make_url(url).render_as_string(hide_password=True)
@@ -115,6 +118,17 @@ def _sqlite_connect(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA cache_size = -16000")  # 16 MB page cache per connection
     cursor.execute("PRAGMA wal_autocheckpoint = 10000")  # fewer, larger checkpoints
     cursor.close()
+
+
+# Writers queue on one transaction-level advisory lock, PostgreSQL's BEGIN IMMEDIATE: a
+# queue action on one terminal and the refresher's detectors never interleave their
+# read-then-write steps on an exception, just as on SQLite. (Readers take no lock.)
+WRITER_LOCK = 0x5EA3DE5C00000002
+
+
+def _postgresql_begin(connection) -> None:
+    if connection.get_execution_options().get("seamdesk_writer", False):
+        connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITER_LOCK})")
 
 
 def _sqlite_begin(connection) -> None:

@@ -14,6 +14,7 @@ from sqlalchemy import Index, text
 from sqlmodel import Field, SQLModel
 
 _NO_ROWID = {"sqlite_with_rowid": False}  # one B-tree per table: faster bulk writes
+_CORRECTED = text("action = 'corrected by hand'")
 
 
 class System(SQLModel, table=True):
@@ -261,8 +262,9 @@ class QueueItem(SQLModel, table=True):
                       # Health (app.health.read): exceptions still active, or closed since
                       # a day, counted per day opened/closed in this index's order: no sort
                       # and no wide rows at a million.
-                      Index("ix_exception_health", text("closed_at / 86400"), "handoff",
-                            text("opened_at / 86400"), "code", "status", "opened_at",
+                      # (The parentheses: PostgreSQL wants them round an expression.)
+                      Index("ix_exception_health", text("(closed_at / 86400)"), "handoff",
+                            text("(opened_at / 86400)"), "code", "status", "opened_at",
                             "closed_at", "recurrences"))
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(unique=True)
@@ -294,7 +296,7 @@ class QueueAudit(SQLModel, table=True):
     __table_args__ = (Index("ix_exception_audit_item", "exception_id", "at"),
                       # Health counts these; partial, so no other audit row pays for it.
                       Index("ix_exception_audit_corrected", "at", "exception_id",
-                            sqlite_where=text("action = 'corrected by hand'")))
+                            sqlite_where=_CORRECTED, postgresql_where=_CORRECTED))
     id: int | None = Field(default=None, primary_key=True)
     exception_id: int
     at: int

@@ -1,7 +1,8 @@
 """FTS5 trigram indexes kept in step with a table by triggers: "contains" searches over a
 few text columns in milliseconds instead of a full scan (item search, the queue's free-text
 filter). SQLite only; where FTS5 trigram is missing (before 3.34) or on PostgreSQL, callers
-fall back to LIKE (`available` says which).
+fall back to LIKE (`available` says which). On PostgreSQL, pg_trgm GIN indexes (when the
+extension can be created) serve those very LIKE and ILIKE patterns, so no query differs.
 """
 
 from __future__ import annotations
@@ -34,8 +35,17 @@ def _ddl(fts: str, table: str, columns: tuple[str, ...]) -> list[str]:
     ]
 
 
+# The expressions the fallback's patterns are matched against (app.cache.item_search,
+# app.queue.query), so PostgreSQL can answer them from the index.
+PG_INDEXES = {"item_search": ("item", ("lower(sku)", "lower(name)")),
+              "exception_search": ("exception", ("summary", "sku", "document"))}
+
+
 def ensure_indexes(engine: Engine) -> None:
     """Create each trigram index that is missing, filled from the rows already there."""
+    if engine.dialect.name == "postgresql":
+        _ensure_pg_trgm(engine)
+        return
     if engine.dialect.name != "sqlite":
         return
     for fts, (table, columns) in INDEXES.items():
@@ -50,6 +60,23 @@ def ensure_indexes(engine: Engine) -> None:
                 conn.rollback()
                 return
             conn.exec_driver_sql(f"INSERT INTO {fts}({fts}) VALUES ('rebuild')")
+
+
+def _ensure_pg_trgm(engine: Engine) -> None:
+    """pg_trgm is a trusted extension (PostgreSQL 13+): a database owner may create it.
+    Without it (or the right), the LIKE scans stay scans: slower, never wrong."""
+    from sqlalchemy.exc import DBAPIError
+
+    with engine.begin() as conn:
+        try:
+            with conn.begin_nested():
+                conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+        except DBAPIError:
+            return
+        for name, (table, expressions) in PG_INDEXES.items():
+            columns = ", ".join(f"({e}) gin_trgm_ops" for e in expressions)
+            conn.exec_driver_sql(
+                f"CREATE INDEX IF NOT EXISTS {name}_trgm ON {table} USING gin ({columns})")
 
 
 # Per engine, not per id(engine): an id is reused once its engine is gone (tests make many).

@@ -104,6 +104,16 @@ def _prepared(dialect_name: str, stmt) -> tuple[str, tuple[str, ...]]:
     return str(compiled), tuple(compiled.positiontup or ())
 
 
+def insert_new(conn: Connection, table: Table):
+    """INSERT that skips rows whose unique key is already there (SQLite's INSERT OR
+    IGNORE, but only for key conflicts, in the syntax both dialects share)."""
+    return _dialect(conn).insert(table).on_conflict_do_nothing()
+
+
+def _dialect(conn: Connection):
+    return {"sqlite": sqlite, "postgresql": postgresql}[conn.dialect.name]
+
+
 def upsert_from_select(
     conn: Connection, table: Table, columns: Sequence[str], query, *, key: Sequence[str],
     when: str = "always", keep: Sequence[str] = (), compare: Sequence[str] | None = None,
@@ -111,8 +121,7 @@ def upsert_from_select(
     """INSERT INTO table (columns) <query> ON CONFLICT (key) DO UPDATE the other columns
     (`when` as for bulk_insert), except those in `keep`, which keep their stored value;
     `compare` limits the columns `when` looks at (default: every updated one)."""
-    module = {"sqlite": sqlite, "postgresql": postgresql}[conn.dialect.name]
-    stmt = module.insert(table).from_select(list(columns), query)
+    stmt = _dialect(conn).insert(table).from_select(list(columns), query)
     names = [name for name in columns if name not in key and name not in keep]
     values = {name: stmt.excluded[name] for name in names}
     judged = names if compare is None else list(compare)

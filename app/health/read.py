@@ -9,6 +9,7 @@ afterwards.
 
 from __future__ import annotations
 
+import functools
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -19,51 +20,66 @@ from app.queue.query import remembered
 
 _DAY = "CASE WHEN {col} < :since THEN -1 ELSE ({col} - :since) / 86400 END"
 
+# Where SQLite and PostgreSQL spell a query differently, the queries below name the
+# difference ({name}) and each dialect fills it in once (see `_query`):
+_DIALECT = {
+    "sqlite": {
+        "cross_join": "CROSS JOIN",  # SQLite's "join in this order" (audit rows first)
+        "no_index": "+",  # unary plus: "do not look for an index on this column"
+        # the code between `recurring|` and the next `|`
+        "root_code": "substr(key, 11, instr(substr(key, 11), '|') - 1)",
+        "least": "min",  # two-argument min() is SQLite's scalar minimum
+    },
+    "postgresql": {"cross_join": "JOIN", "no_index": "", "root_code": "split_part(key, '|', 2)",
+                   "least": "least"},
+}
+
 # Exceptions still active, and those closed since the window began, grouped in the order
 # of ix_exception_health (whose first and third columns are these very expressions, so
 # SQLite walks the index and never sorts). Days are epoch days here.
-_ACTIVE = text("""
+_ACTIVE = """
 SELECT handoff, code, 'active', opened_at / 86400, NULL, count(*), min(opened_at), NULL,
        sum(recurrences)
 FROM exception WHERE closed_at / 86400 IS NULL
-GROUP BY handoff, opened_at / 86400, code""")
-_CLOSED = text("""
+GROUP BY handoff, opened_at / 86400, code"""
+_CLOSED = """
 SELECT handoff, code, status, opened_at / 86400, closed_at / 86400, count(*),
        min(opened_at), sum(closed_at - opened_at), sum(recurrences)
 FROM exception WHERE closed_at / 86400 >= :since / 86400
-GROUP BY closed_at / 86400, handoff, opened_at / 86400, code, status""")
+GROUP BY closed_at / 86400, handoff, opened_at / 86400, code, status"""
 # Resolved in the window by a person who corrected the number by hand: the audit rows
 # from their partial index (ix_exception_audit_corrected, whose WHERE this repeats
 # literally so SQLite may use it), each joined to its exception for the handoff.
-_CORRECTIONS = text(f"""
+_CORRECTIONS = f"""
 SELECT e.handoff, {_DAY.format(col='a.at')}, count(*)
-FROM exception_audit a CROSS JOIN exception e ON e.id = a.exception_id
+FROM exception_audit a {{cross_join}} exception e ON e.id = a.exception_id
 WHERE a.action = '{CORRECTED}' AND a.at >= :since AND e.closed_at >= :since
-  AND +e.status = 'resolved' GROUP BY 1, 2""")
+  AND {{no_index}}e.status = 'resolved' GROUP BY 1, 2"""
 # `recurring|<code>|...`: the root cause is the finding that keeps coming back.
-_RECURRING = text("""
-SELECT substr(key, 11, instr(substr(key, 11), '|') - 1), handoff, count(*)
+_RECURRING = """
+SELECT {root_code}, handoff, count(*)
 FROM exception WHERE code = 'recurring' AND (closed_at IS NULL OR closed_at >= :since)
-GROUP BY 1, 2""")
-_MESSAGES = text(f"""
+GROUP BY 1, 2"""
+_MESSAGES = f"""
 SELECT coalesce(handoff, '?'), {_DAY.format(col='occurred_at')}, count(*),
-       sum(resolved = 0)
-FROM middleware_error WHERE occurred_at >= :since OR resolved = 0 GROUP BY 1, 2""")
-_RUNS = text(f"""
+       sum(CASE WHEN resolved THEN 0 ELSE 1 END)
+FROM middleware_error WHERE occurred_at >= :since OR NOT resolved GROUP BY 1, 2"""
+_RUNS = f"""
 SELECT system, {_DAY.format(col='started_at')}, count(*),
-       sum(status IN ('failed', 'partial')), sum(throttled), sum(requests)
-FROM sync_run WHERE started_at >= :since AND mode != 'sku' GROUP BY 1, 2""")
+       sum(CASE WHEN status IN ('failed', 'partial') THEN 1 ELSE 0 END), sum(throttled),
+       sum(requests)
+FROM sync_run WHERE started_at >= :since AND mode != 'sku' GROUP BY 1, 2"""
 # A WMS event to the ERP's posting of the same document (the first one, if it posted
 # twice); an ERP counterpart under an id of its own is not counted.
-_UPSTREAM = text(f"""
+_UPSTREAM = f"""
 SELECT {_DAY.format(col='w.at')}, avg(p.at - w.at), count(*)
 FROM inventory_event w JOIN (
     SELECT event_id, min(at) AS at FROM inventory_event WHERE system = 'erp'
     GROUP BY event_id) p ON p.event_id = w.event_id
-WHERE w.system = 'wms' AND w.at >= :since AND p.at >= w.at GROUP BY 1""")
+WHERE w.system = 'wms' AND w.at >= :since AND p.at >= w.at GROUP BY 1"""
 # An ERP version of a count to the storefront's first version with the same available
 # quantity at or after it (current and superseded observations alike).
-_DOWNSTREAM = text(f"""
+_DOWNSTREAM = f"""
 WITH erp AS (
     SELECT sku, location, available, updated_at FROM count_current
     WHERE system = 'erp' AND updated_at >= :since AND available IS NOT NULL
@@ -71,7 +87,7 @@ WITH erp AS (
     SELECT sku, location, available, updated_at FROM count_history
     WHERE system = 'erp' AND updated_at >= :since AND available IS NOT NULL),
 seen AS (
-    SELECT erp.updated_at AS at, min(coalesce(
+    SELECT erp.updated_at AS at, {{least}}(coalesce(
         (SELECT min(s.updated_at) FROM count_current s WHERE s.system = 'storefront'
          AND s.sku = erp.sku AND s.location = erp.location AND s.available = erp.available
          AND s.updated_at >= erp.updated_at), 1e18),
@@ -81,7 +97,12 @@ seen AS (
         AS shown  -- (SQLite's min() of a NULL is NULL: none found is 1e18)
     FROM erp)
 SELECT {_DAY.format(col='at')}, avg(shown - at), count(*) FROM seen
-WHERE shown < 1e18 GROUP BY 1""")
+WHERE shown < 1e18 GROUP BY 1"""
+
+
+@functools.cache
+def _query(dialect: str, sql: str):
+    return text(sql.format(**_DIALECT[dialect]) if "{" in sql else sql)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +132,8 @@ def _rows(engine: Engine, query, since: int) -> tuple[tuple, ...]:
         if sqlite:  # a walk of a million index entries: ~20% faster mapped
             conn.exec_driver_sql(f"PRAGMA mmap_size = {MMAP}")
         try:
-            return tuple(tuple(r) for r in conn.execute(query, {"since": since}))
+            return tuple(tuple(r) for r in conn.execute(_query(engine.dialect.name, query),
+                                                        {"since": since}))
         finally:
             if sqlite:  # the pooled connection goes back as it came
                 conn.exec_driver_sql("PRAGMA mmap_size = 0")
@@ -123,7 +145,11 @@ def _read(engine: Engine, since: int) -> Raw:
     active = _pool().submit(_rows, engine, _ACTIVE, since)
     closed = _rows(engine, _CLOSED, since)
     rest = [_rows(engine, query, since) for query in (
-        _CORRECTIONS, _RECURRING, _MESSAGES, _RUNS, _UPSTREAM, _DOWNSTREAM)]
+        _CORRECTIONS, _RECURRING, _MESSAGES, _RUNS)]
+    # Averages: PostgreSQL's avg() of integers is a Decimal; the figures work in floats.
+    rest += [tuple((day, None if mean is None else float(mean), n)
+                   for day, mean, n in _rows(engine, query, since))
+             for query in (_UPSTREAM, _DOWNSTREAM)]
     day = since // 86400
     exceptions = tuple(
         (handoff, code, status, max(-1, od - day), None if cd is None else cd - day, *more)

@@ -64,12 +64,13 @@ class QueueFilter:
             found.append(q.id.in_(text(
                 "SELECT rowid FROM exception_search WHERE exception_search MATCH :match"
             ).bindparams(match=match)))
-        elif self.text.strip():
-            pattern = "%" + self.text.strip().replace("\\", "\\\\").replace(
-                "%", "\\%").replace("_", "\\_") + "%"
-            found.append(or_(q.summary.ilike(pattern, escape="\\"),
-                             q.sku.ilike(pattern, escape="\\"),
-                             q.document.ilike(pattern, escape="\\")))
+        else:  # no trigram index, or a word too short for it: every word, anywhere
+            for word in self.text.split():
+                pattern = "%" + word.replace("\\", "\\\\").replace(
+                    "%", "\\%").replace("_", "\\_") + "%"
+                found.append(or_(q.summary.ilike(pattern, escape="\\"),
+                                 q.sku.ilike(pattern, escape="\\"),
+                                 q.document.ilike(pattern, escape="\\")))
         return found
 
 
