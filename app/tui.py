@@ -22,7 +22,6 @@ from textual.message import Message
 from textual.worker import Worker, WorkerState
 
 from app.errors import ConfigError, SeamdeskError
-from screens.help import HelpScreen
 from screens.lookup import LookupScreen
 from screens.palette import SkuCommands
 from screens.status import StatusScreen
@@ -293,6 +292,9 @@ class SeamdeskApp(App):
         yield SystemCommand("Help", "keys, and what each finding means", self.action_help)
 
     def action_help(self) -> None:
+        from screens.help import HelpScreen  # here: its ownership matrix imports pydantic,
+        # which the first paint of the lookup screen does without
+
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.screen))
 
