@@ -21,7 +21,7 @@ from pydantic import (
     model_validator,
 )
 
-from app.alerts.settings import AlertingSettings, AlertRule, Destination, check
+from app.alerts.settings import AlertingSettings, AlertRule, Destination, WebhookUrl, check
 from app.config_path import discover  # noqa: F401  (part of this module's interface)
 from app.diagnosis.catalogue import OWNER_ROLES
 from app.diagnosis.evidence import Thresholds
@@ -112,16 +112,9 @@ class HandoffSettings(_Section):
 
     packets_dir: str | None = None  # default: the user data dir's packets/ (relative: to
     # this file's folder)
-    webhook_url: str | None = None  # packet.json is POSTed here when the operator sends it
+    webhook_url: WebhookUrl = None  # packet.json is POSTed here when the operator sends it
     token_env: str | None = None  # the webhook's bearer token comes from this variable
     timeout_seconds: float = Field(10.0, gt=0, le=120)
-
-    @field_validator("webhook_url")
-    @classmethod
-    def _http(cls, url: str | None) -> str | None:
-        if url is not None and not url.startswith(("http://", "https://")):
-            raise ValueError(f"{url!r} is not an http(s) URL")
-        return url
 
 
 class SystemSettings(_Section):

@@ -95,6 +95,10 @@ def test_a_postgresql_password_comes_from_password_env(tmp_path, monkeypatch):
      "systems.erp.timezone: unknown time zone 'Mars/Olympus'"),
     (("[systems.wms]", "[systems.pos]"), "systems: unknown system role 'pos'"),
     (("[cache]", "[cache"), "not valid TOML"),
+    (("[owners]", '[handoff]\nwebhook_url = "ftp://x"\n[owners]'),
+     "handoff.webhook_url: 'ftp://x' is not an http(s) URL"),
+    (("[owners]", '[alert_destinations.ops]\nwebhook_url = "file:///x"\n[owners]'),
+     "alert_destinations.ops.webhook_url: 'file:///x' is not an http(s) URL"),
 ])
 def test_each_mistake_is_one_line_naming_file_key_and_problem(tmp_path, change, expected):
     path = write(tmp_path, GOOD.replace(*change))

@@ -4,9 +4,9 @@ environment."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from app.diagnosis.catalogue import CATALOGUE
 
@@ -16,23 +16,26 @@ DEFAULT_RULE = "amendment-after-release"
 DEFAULT_TO = ("procurement", "warehouse_lead")  # amendment-after-release goes to both
 
 
+def _http_url(url: str | None) -> str | None:
+    if url is not None and not url.startswith(("http://", "https://")):
+        raise ValueError(f"{url!r} is not an http(s) URL")
+    return url
+
+
+WebhookUrl = Annotated[str | None, AfterValidator(_http_url)]
+"""A webhook's address in config: http(s) only (also [handoff] webhook_url)."""
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class Destination(_Model):
-    webhook_url: str | None = None
+    webhook_url: WebhookUrl = None
     url_env: str | None = None  # the URL itself from the environment (Slack's is secret)
     token_env: str | None = None  # a bearer token from the environment
     format: Literal["json", "slack"] = "json"
     timeout_seconds: float = Field(10.0, gt=0, le=120)
-
-    @field_validator("webhook_url")
-    @classmethod
-    def _http(cls, url: str | None) -> str | None:
-        if url is not None and not url.startswith(("http://", "https://")):
-            raise ValueError(f"{url!r} is not an http(s) URL")
-        return url
 
     @model_validator(mode="after")
     def _one_url(self) -> Destination:
