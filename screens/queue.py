@@ -8,7 +8,7 @@ the filter matches, after a confirmation that says how many will change.
 from __future__ import annotations
 
 import asyncio
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from contextlib import suppress
 from typing import TYPE_CHECKING
 
@@ -21,6 +21,7 @@ from textual.widgets import Input, Static
 
 from app.clock import age_text, span_text
 from app.queue.query import QueueFilter, QueueRow, parse_filter
+from app.threads import helpers
 from screens.base import DeskScreen
 from screens.queue_action import ActionDialog, Request
 from widgets.queue_detail import detail_text
@@ -47,15 +48,6 @@ COLUMNS = [
 RELOAD_SECONDS = 30
 FIRST_PAGE_WAIT = 0.1  # seconds a new screen waits for its rows before it first paints
 PATIENCE = 0.1  # seconds the rows wait for their count (else two frames, two layouts)
-_pool: ThreadPoolExecutor | None = None
-
-
-def _helpers() -> ThreadPoolExecutor:
-    """Threads that count (and read the overview) while the reload reads the page."""
-    global _pool
-    if _pool is None:
-        _pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="queue-count")
-    return _pool
 
 
 def _within(future: Future, seconds: float):
@@ -220,8 +212,9 @@ class QueueScreen(DeskScreen):
                 early: asyncio.Future | None) -> None:
         try:
             desk = self.app.desk
-            counting = _helpers().submit(desk.queue_count, where)  # beside the page
-            overview = _helpers().submit(desk.queue_overview)
+            # Counted (and the overview read) beside the page, in threads of their own.
+            counting = helpers("queue-count", 2).submit(desk.queue_count, where)
+            overview = helpers("queue-count", 2).submit(desk.queue_overview)
             now = desk.now()
             first = [Shown(row, now) for row in desk.queue_page(where, sort, None, PAGE)]
             exact = len(first) < PAGE  # a short first page is the whole result

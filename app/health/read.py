@@ -10,13 +10,13 @@ afterwards.
 from __future__ import annotations
 
 import functools
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, text
 
 from app.queue.lifecycle import CORRECTED
 from app.queue.query import remembered
+from app.threads import helpers
 
 _DAY = "CASE WHEN {col} < :since THEN -1 ELSE ({col} - :since) / 86400 END"
 
@@ -142,7 +142,7 @@ def _rows(engine: Engine, query, since: int) -> tuple[tuple, ...]:
 def _read(engine: Engine, since: int) -> Raw:
     # The active exceptions are most of the work: read them on a second connection
     # meanwhile (SQLite runs without the GIL), everything else on this one.
-    active = _pool().submit(_rows, engine, _ACTIVE, since)
+    active = helpers("health").submit(_rows, engine, _ACTIVE, since)
     closed = _rows(engine, _CLOSED, since)
     rest = [_rows(engine, query, since) for query in (
         _CORRECTIONS, _RECURRING, _MESSAGES, _RUNS)]
@@ -157,11 +157,3 @@ def _read(engine: Engine, since: int) -> Raw:
     return Raw(exceptions, *rest)
 
 
-_executor: ThreadPoolExecutor | None = None
-
-
-def _pool() -> ThreadPoolExecutor:
-    global _executor
-    if _executor is None:
-        _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="health")
-    return _executor
