@@ -41,7 +41,9 @@ def generate_world(skus: int, locations: int, seed: int) -> World:
             on_hand = rng.randint(0, 400)
             allocated = rng.randint(0, on_hand // 5)
             available = on_hand - allocated
-            updated = NOW - rng.randint(3600, 30 * 86400)
+            # At least 3 h old: a planted WMS drift (+2 h) stays in the world's past. A row
+            # stamped ahead of the vendor's clock is every later read's high-water mark.
+            updated = NOW - rng.randint(3 * 3600, 30 * 86400)
             w = [on_hand, available, allocated, None, updated]
             e = [on_hand, available, allocated, 0, updated + rng.randint(0, 600)]
             s = [on_hand, available, allocated, 0, updated + rng.randint(0, 1200)]
