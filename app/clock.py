@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import lru_cache
 
 Clock = Callable[[], float]
 """Returns the current UTC time as epoch seconds."""
@@ -39,6 +40,9 @@ def parse_iso(text: str) -> datetime:
     return parsed
 
 
+# iso and clock_text are remembered: the detectors format the same few run and update
+# times for thousands of keys a refresh, and strftime is the costly part.
+@lru_cache(maxsize=4096)
 def iso(epoch: float | None) -> str | None:
     """Epoch seconds to the contract's ISO form, e.g. 2026-11-30T15:00:05Z."""
     if epoch is None:
@@ -73,6 +77,7 @@ def span_text(seconds: float) -> str:
     return f"{seconds // 86400} d {rest} h" if rest else f"{seconds // 86400} d"
 
 
+@lru_cache(maxsize=4096)
 def clock_text(epoch: float, now: float) -> str:
     """A time people read at a glance: '09:40 UTC' today, 'Nov 29 22:10 UTC' otherwise."""
     moment = datetime.fromtimestamp(int(epoch), UTC)

@@ -167,7 +167,7 @@ def evidence_at(facts: SkuFacts, code: str, grouped: dict[str, dict[str, Observa
     siblings = {other: rows for other, rows in grouped.items()
                 if other != code and other in facts.locations}
     history = [o for o in facts.history if o.location == code]
-    versions = [*(replace(o, read_at=facts.stored[(o.system, code)]) for o in counts.values()),
+    versions = [*(o.read_first_at(facts.stored[(o.system, code)]) for o in counts.values()),
                 *history]
     events = tuple(Event(e.system, e.event_id, e.kind, e.delta, e.at, e.reason)
                    for e in reversed(facts.events) if e.location == code)

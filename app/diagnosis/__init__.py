@@ -24,12 +24,14 @@ RULES = (
 )
 
 
-def diagnose(ev: Evidence, th: Thresholds, owners: Mapping[str, str] | None = None
-             ) -> list[Finding]:
-    """Every finding for one SKU at one location, most specific first."""
+def diagnose(ev: Evidence, th: Thresholds, owners: Mapping[str, str] | None = None,
+             rules: tuple = RULES) -> list[Finding]:
+    """Every finding for one SKU at one location, most specific first (or those of
+    `rules`: the detectors judge whole systems and messages on their own)."""
     owners = owners or {}
-    found = [finding for rule in RULES for finding in rule(ev, th)]
-    return [replace(f, owner_name=owners.get(f.owner)) for f in found]
+    found = [finding for rule in rules for finding in rule(ev, th)]
+    return [f if (name := owners.get(f.owner)) == f.owner_name else replace(f, owner_name=name)
+            for f in found]
 
 
 __all__ = ["Evidence", "Finding", "Thresholds", "diagnose"]

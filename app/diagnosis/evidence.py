@@ -30,6 +30,8 @@ class Thresholds:
         """True or False, or None when either number is missing (nothing to compare)."""
         if a is None or b is None:
             return None
+        if a == b:
+            return True
         allowed = max(self.tolerance_units,
                       math.floor(self.tolerance_percent * max(abs(a), abs(b)) / 100))
         return abs(a - b) <= allowed

@@ -28,9 +28,11 @@ def _label(event: Event) -> str:
 
 def unmatched_events(ev: Evidence, th: Thresholds) -> list[Finding]:
     wms, erp = ev.counts.get("wms"), ev.counts.get("erp")
+    if wms is None or erp is None or not any(e.system == "wms" for e in ev.events):
+        return []  # a number is missing, or the WMS did nothing here that could strand
     upstream, _ = drift(ev.counts, th)
-    if wms is None or erp is None or not upstream:
-        return []  # the numbers agree (or one is missing): nothing was stranded
+    if not upstream:
+        return []  # the numbers agree: nothing was stranded
     erp_events = [e for e in ev.events if e.system == "erp"]
     wms_ids = {e.event_id for e in ev.events if e.system == "wms"}
     findings: dict[str, list[Finding]] = {}

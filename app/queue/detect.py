@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from concurrent.futures import Future
 
 import orjson
 from sqlalchemy import Engine, bindparam, delete, func, select, text
@@ -24,21 +25,27 @@ from app.cache.models import CountGone, Meta, QueueAudit, QueueItem
 from app.cache.sku import sku_facts_many, system_rows
 from app.cache.upsert import bulk_insert
 from app.config import Config
-from app.diagnosis import diagnose
+from app.diagnosis import RULES, diagnose
 from app.diagnosis.catalogue import CATALOGUE, ORDER_CODES, SYSTEM_WIDE
 from app.diagnosis.compare import any_gap
 from app.diagnosis.evidence import Evidence, SystemState
-from app.diagnosis.sync import stale_sources, throttled_syncs
+from app.diagnosis.messages import failed_messages
+from app.diagnosis.sync import stale_sources, throttled_syncs, unmapped_location
 from app.lookup import by_location, evidence_at, system_states
 from app.queue.candidates import Candidate, from_finding, from_system_finding
 from app.queue.messages import detect_messages
 from app.queue.orders import detect_orders
 from app.queue.store import ACTIVE, Outcome, apply, wake_snoozed
 from app.records import ROLES, TITLES
+from app.threads import helpers
 
 PER_KEY = {code for code in CATALOGUE if code not in SYSTEM_WIDE} - {
     "unmapped-location", "recurring", "failed-messages", *ORDER_CODES}
 """The count findings judged per SKU and location (messages and orders have their own)."""
+# The rules that can find them: a whole system's, a location's and the middleware's are
+# judged once each below, not again for every key.
+_KEY_RULES = tuple(rule for rule in RULES if rule not in (
+    failed_messages, unmapped_location, stale_sources, throttled_syncs))
 
 _SYSTEMS = "('wms', 'erp', 'storefront')"
 # A key changed if a run since the last judged one wrote its current row (rows a read
@@ -48,32 +55,31 @@ _CHANGED_KEYS = (
     "SELECT sku, location FROM count_current WHERE run_id > :judged"
     " UNION SELECT sku, location FROM count_gone WHERE run_id > :judged"
     " UNION SELECT sku, location FROM inventory_event WHERE run_id > :judged OR at >= :recent")
-# Triage in SQL, so a full refresh never brings every key into Python: a changed key goes
-# on to the rules only if it has an inventory trail or its systems' numbers differ at all
-# (tolerances and pool definitions are the rules' business; this is a superset of
-# `any_gap`, which compares available across the systems and on-hand WMS/ERP).
-_TRIAGE = text(
-    f"WITH changed(sku, location) AS ({_CHANGED_KEYS})"
-    " SELECT k.sku, k.location FROM changed k WHERE EXISTS (SELECT 1 FROM inventory_event e"
-    "   WHERE e.sku = k.sku AND e.location = k.location)"
+# One pass over the changed keys (materialized once) gives two kinds of rows:
+# - 'judge': the keys the rules must see. Triage in SQL, so a full refresh never brings
+#   every key into Python: a changed key goes on to the rules only if it has an inventory
+#   trail or its systems' numbers differ at all (tolerances and pool definitions are the
+#   rules' business; this is a superset of `any_gap`, which compares available across the
+#   systems and on-hand WMS/ERP);
+# - 'scope': the per-key exceptions at changed keys, which this run updates or clears.
+# Both cost in proportion to what changed, not to the size of the catalogue or the queue.
+_JUDGE_AND_SCOPE = text(
+    f"WITH changed(sku, location) AS MATERIALIZED ({_CHANGED_KEYS})"
+    " SELECT 'judge', k.sku, k.location FROM changed k WHERE EXISTS (SELECT 1"
+    "   FROM inventory_event e WHERE e.sku = k.sku AND e.location = k.location)"
     " OR (SELECT max(c.available) <> min(c.available) OR max(CASE WHEN c.system <> 'storefront'"
     "   THEN c.on_hand END) <> min(CASE WHEN c.system <> 'storefront' THEN c.on_hand END)"
     f"   FROM count_current c WHERE c.system IN {_SYSTEMS} AND c.sku = k.sku"
-    "   AND c.location = k.location)")
-# The per-key exceptions this run may update or clear: those at a changed key, and those
-# where no system counts anything and nothing happened (a key gone from every system).
-_IN_SCOPE = text(
-    "SELECT q.key, q.sku FROM exception q WHERE q.code IN :codes AND q.sku IS NOT NULL AND ("
-    f" EXISTS (SELECT 1 FROM count_current c WHERE c.system IN {_SYSTEMS}"
-    "   AND c.sku = q.sku AND c.location = q.location AND c.run_id > :judged)"
-    " OR EXISTS (SELECT 1 FROM count_gone g WHERE g.run_id > :judged AND g.sku = q.sku"
-    "   AND g.location = q.location)"
-    " OR EXISTS (SELECT 1 FROM inventory_event e WHERE e.sku = q.sku"
-    "   AND e.location = q.location AND (e.run_id > :judged OR e.at >= :recent))"
-    f" OR NOT EXISTS (SELECT 1 FROM count_current c WHERE c.system IN {_SYSTEMS}"
-    "   AND c.sku = q.sku AND c.location = q.location)"
-    "   AND NOT EXISTS (SELECT 1 FROM inventory_event e WHERE e.sku = q.sku"
-    "   AND e.location = q.location))"
+    "   AND c.location = k.location)"
+    " UNION ALL SELECT 'scope', q.key, q.sku FROM changed k JOIN exception q"
+    "   ON q.sku = k.sku AND q.location = k.location WHERE q.code IN :codes"
+).bindparams(bindparam("codes", expanding=True))
+# Judging everything again, every per-key exception is in scope, including those at keys
+# no system counts any more. (Between two judgings a key can only lose its last row
+# through a full read's promotion, which count_gone records, or a new mapping, which is
+# new rules.)
+_EVERY_EXCEPTION = text(
+    "SELECT key, sku FROM exception WHERE code IN :codes AND sku IS NOT NULL"
 ).bindparams(bindparam("codes", expanding=True))
 # Judged up to the newest finished run below any still running (a re-read may finish
 # while a refresh elsewhere is still reading: that refresh's rows are judged by its own
@@ -131,24 +137,42 @@ def _per_key(engine: Engine, config: Config, now: int, scope: dict, outcome: Out
     th, owners = config.thresholds(), config.settings.owners
     by_sku: dict[str, list[str]] = {}
     examined: dict[str, set[str]] = {}  # SKU → keys of its exceptions in scope
+    codes = sorted(PER_KEY)
     with engine.connect() as conn:
-        for sku, location in conn.execute(_TRIAGE, scope):
-            by_sku.setdefault(sku, []).append(location)
-        for key, sku in conn.execute(_IN_SCOPE, {**scope, "codes": sorted(PER_KEY)}):
-            examined.setdefault(sku, set()).add(key)
+        for kind, first, second in conn.execute(_JUDGE_AND_SCOPE, {**scope, "codes": codes}):
+            if kind == "judge":
+                by_sku.setdefault(first, []).append(second)
+            elif scope["judged"]:
+                examined.setdefault(second, set()).add(first)
+        if not scope["judged"]:
+            for key, sku in conn.execute(_EVERY_EXCEPTION, {"codes": codes}):
+                examined.setdefault(sku, set()).add(key)
 
-    def settle(found: dict[str, Candidate], skus) -> None:
-        keys = set().union(*(examined.pop(sku, ()) for sku in skus))
+    def write(found: dict[str, Candidate], keys: set[str]) -> None:
         with engine.begin() as conn:
             apply(conn, found, keys.__contains__, keys, now, outcome,
                   on_reopen=lambda c, item_id, key: _recurrence(c, config, item_id, key, now,
                                                                 outcome))
 
+    # A batch is written on a helper thread while the next one is judged: the writes spend
+    # most of their time in SQLite (indexes, the trigram index), which runs without the
+    # GIL. One batch in flight keeps the writes in order and memory bounded.
+    writing: list[Future] = []
+
+    def settle(found: dict[str, Candidate], skus) -> None:
+        keys = set().union(*(examined.pop(sku, ()) for sku in skus))
+        if writing:
+            writing.pop().result()
+        writing.append(helpers("detect-writes").submit(write, found, keys))
+
     skus = sorted(by_sku)
     for start in range(0, len(skus), SKU_BATCH):
         batch, found = skus[start:start + SKU_BATCH], {}
-        for sku, facts in sku_facts_many(engine, batch).items():
-            grouped, systems = by_location(facts), system_states(facts, config)
+        facts_of = sku_facts_many(engine, batch)
+        # The SKUs of a batch share one read of the systems and their runs.
+        systems = system_states(next(iter(facts_of.values())), config) if facts_of else {}
+        for sku, facts in facts_of.items():
+            grouped = by_location(facts)
             for location in by_sku[sku]:
                 if location not in facts.locations:
                     continue  # an unmapped location is judged as a whole, below
@@ -156,12 +180,13 @@ def _per_key(engine: Engine, config: Config, now: int, scope: dict, outcome: Out
                         e.location == location for e in facts.events):
                     continue  # equal numbers and no trail: no rule can find anything
                 ev, _ = evidence_at(facts, location, grouped, systems, now)
-                for finding in diagnose(ev, th, owners):
+                for finding in diagnose(ev, th, owners, _KEY_RULES):
                     if finding.code in PER_KEY:
                         candidate = from_finding(finding, ev)
                         found[candidate.key] = candidate
         settle(found, batch)
     settle({}, list(examined))  # in scope, but the triage saw nothing there: all clear
+    writing.pop().result()
 
 
 def _whole_systems(engine: Engine, config: Config, now: int, outcome: Outcome) -> None:
