@@ -8,6 +8,7 @@ runs the diagnosis engine and returns plain data; `as_json()` is the CONTRACTS.m
 from __future__ import annotations
 
 import difflib
+from collections.abc import Container
 from dataclasses import dataclass, field, replace
 
 from sqlalchemy import Engine
@@ -137,7 +138,7 @@ def lookup(engine: Engine, config: Config, sku: str, now: int,
             f"; known: {', '.join(sorted(facts.locations)) or 'none yet'}"
         raise UsageError(f"no such location {location!r}{hint}")
     th = config.thresholds()
-    systems = system_states(facts, config)
+    systems = system_states(facts, config.systems)
     grouped = by_location(facts)
     codes = [location] if location else sorted(
         grouped, key=lambda code: (code not in facts.locations, code))
@@ -180,9 +181,9 @@ def evidence_at(facts: SkuFacts, code: str, grouped: dict[str, dict[str, Observa
     return evidence, versions
 
 
-def system_states(facts: SkuFacts, config: Config) -> dict[str, SystemState]:
+def system_states(facts: SkuFacts, configured: Container[str]) -> dict[str, SystemState]:
     return {name: SystemState(row.name, row.kind, row.last_good_read_at, row.runs)
-            for name, row in facts.systems.items() if name in config.systems}
+            for name, row in facts.systems.items() if name in configured}
 
 
 def _at_location(engine: Engine, config: Config, facts: SkuFacts, code: str,

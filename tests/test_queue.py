@@ -283,3 +283,56 @@ async def test_free_text_counts_match_the_pages_they_count(config, sim, world, e
             rows += page
             after = page[-1].cursor("age")
         assert rows and query.count(engine, where) == len(rows), where
+
+
+def _planted_are_open(engine) -> None:
+    for (sku, location), codes in PLANTED.items():
+        for code in codes - {"failed-messages", *ORDER_CODES}:
+            assert f"{code}|{sku}|{location}" in keys(engine)
+
+
+async def test_a_helper_process_judges_batches_as_this_one_would(config, sim, world, engine,
+                                                                 monkeypatch):
+    from app.queue import detect, judge
+
+    monkeypatch.setattr(detect, "SKU_BATCH", 2)  # the demo's SKUs in many small batches
+    monkeypatch.setattr(detect, "HELPER_FROM", 1)
+    asked = []
+    real = judge.Helper.judge
+    monkeypatch.setattr(judge.Helper, "judge", lambda self, *a: asked.append(a) or real(self, *a))
+    await seed(config, sim, world, engine)
+    assert asked  # the helper judged batches, this process the rest
+    _planted_are_open(engine)
+    # The same batch, judged here and there, finds the same candidates to the last word.
+    rules = judge.Rules(config.thresholds(), dict(config.settings.owners),
+                        frozenset(config.systems))
+    batch = {}
+    for sku, location in PLANTED:
+        batch.setdefault(sku, []).append(location)
+    helper = judge.Helper(str(engine.url))
+    try:
+        there = real(helper, rules, batch, AFTER)
+    finally:
+        helper.close()
+    assert there == judge.judge(engine, rules, batch, AFTER)
+    assert len(there) >= len(PLANTED)
+
+async def test_a_helper_process_that_dies_leaves_its_batches_to_this_one(config, sim, world,
+                                                                         engine, monkeypatch):
+    import sys
+
+    from app.queue import detect, judge
+
+    monkeypatch.setattr(detect, "SKU_BATCH", 2)
+    monkeypatch.setattr(detect, "HELPER_FROM", 1)
+    started = []
+
+    def dead(self, url):  # a "helper" that exits before answering anything
+        self.url, self.process = url, __import__("subprocess").Popen(
+            [sys.executable, "-c", "pass"], stdin=-1, stdout=-1)
+        started.append(self)
+
+    monkeypatch.setattr(judge.Helper, "__init__", dead)
+    await seed(config, sim, world, engine)
+    assert started and all(h.process.poll() is not None for h in started)
+    _planted_are_open(engine)

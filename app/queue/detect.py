@@ -7,45 +7,39 @@ the detectors last ran, plus the keys with inventory events recent enough that a
 time-based finding (a stranded adjustment, an unposted receipt) may have just come due.
 A key nothing changed at keeps its verdict, so a full re-read of an unchanged catalogue
 judges almost nothing; other rules (thresholds, owners, the mapping, a new version)
-judge every key again. Findings about a whole system (stale, throttled) and about a location the
-mapping lacks are judged once per system or location, not per SKU.
+judge every key again. Findings about a whole system (stale, throttled) and about a location
+the mapping lacks are judged once per system or location, not per SKU (app.queue.judge
+judges the keys).
 """
 
 from __future__ import annotations
 
 import hashlib
+import pickle
 import time
+from collections import deque
+from collections.abc import Iterator
 from concurrent.futures import Future
 
 import orjson
 from sqlalchemy import Engine, bindparam, delete, func, select, text
 
 from app import __version__
+from app.cache.engine import sqlite_path
 from app.cache.models import CountGone, Meta, QueueAudit, QueueItem
-from app.cache.sku import sku_facts_many, system_rows
+from app.cache.sku import system_rows
 from app.cache.upsert import bulk_insert
 from app.config import Config
-from app.diagnosis import RULES, diagnose
-from app.diagnosis.catalogue import CATALOGUE, ORDER_CODES, SYSTEM_WIDE
-from app.diagnosis.compare import any_gap
+from app.diagnosis.catalogue import CATALOGUE, SYSTEM_WIDE
 from app.diagnosis.evidence import Evidence, SystemState
-from app.diagnosis.messages import failed_messages
-from app.diagnosis.sync import stale_sources, throttled_syncs, unmapped_location
-from app.lookup import by_location, evidence_at, system_states
-from app.queue.candidates import Candidate, from_finding, from_system_finding
+from app.diagnosis.sync import stale_sources, throttled_syncs
+from app.queue.candidates import Candidate, from_system_finding
+from app.queue.judge import PER_KEY, Helper, Rules, judge
 from app.queue.messages import detect_messages
 from app.queue.orders import detect_orders
 from app.queue.store import ACTIVE, Outcome, apply, wake_snoozed
 from app.records import ROLES, TITLES
 from app.threads import helpers
-
-PER_KEY = {code for code in CATALOGUE if code not in SYSTEM_WIDE} - {
-    "unmapped-location", "recurring", "failed-messages", *ORDER_CODES}
-"""The count findings judged per SKU and location (messages and orders have their own)."""
-# The rules that can find them: a whole system's, a location's and the middleware's are
-# judged once each below, not again for every key.
-_KEY_RULES = tuple(rule for rule in RULES if rule not in (
-    failed_messages, unmapped_location, stale_sources, throttled_syncs))
 
 _SYSTEMS = "('wms', 'erp', 'storefront')"
 # A key changed if a run since the last judged one wrote its current row (rows a read
@@ -74,10 +68,17 @@ _JUDGE_AND_SCOPE = text(
     " UNION ALL SELECT 'scope', q.key, q.sku FROM changed k JOIN exception q"
     "   ON q.sku = k.sku AND q.location = k.location WHERE q.code IN :codes"
 ).bindparams(bindparam("codes", expanding=True))
-# Judging everything again, every per-key exception is in scope, including those at keys
-# no system counts any more. (Between two judgings a key can only lose its last row
-# through a full read's promotion, which count_gone records, or a new mapping, which is
-# new rules.)
+# Judging everything again (a first refresh, new rules): the same triage as one sorted
+# pass over every count, which beats seeking three rows for each of the 400k keys of a big
+# catalogue; and every per-key exception is in scope, including those at keys no system
+# counts any more. (Between two judgings a key can only lose its last row through a full
+# read's promotion, which count_gone records, or a new mapping, which is new rules.)
+_EVERY_SUSPECT = text(
+    f"SELECT sku, location FROM count_current WHERE system IN {_SYSTEMS}"
+    " GROUP BY sku, location HAVING max(available) <> min(available)"
+    " OR max(CASE WHEN system <> 'storefront' THEN on_hand END)"
+    "  <> min(CASE WHEN system <> 'storefront' THEN on_hand END)"
+    " UNION SELECT sku, location FROM inventory_event")
 _EVERY_EXCEPTION = text(
     "SELECT key, sku FROM exception WHERE code IN :codes AND sku IS NOT NULL"
 ).bindparams(bindparam("codes", expanding=True))
@@ -89,7 +90,9 @@ _JUDGED_UP_TO = text(
     " (SELECT max(id) FROM sync_run), 0)")
 _UNMAPPED = text("SELECT system, external_id, name, rows FROM location_ref"
                  " WHERE code IS NULL AND rows > 0")
-SKU_BATCH = 2000  # SKUs whose facts are in memory at once (bounded on a full refresh)
+SKU_BATCH = 1000  # SKUs whose facts are in memory at once (bounded on a full refresh)
+HELPER_FROM = 4  # batches: fewer are judged before a helper process would start
+HELPER_PATIENCE = 120  # seconds for one batch (they take well under one)
 JUDGED, RULES = "detect.judged_run", "detect.rules"  # Meta keys
 
 
@@ -134,17 +137,19 @@ def rules_fingerprint(config: Config) -> str:
 def _per_key(engine: Engine, config: Config, now: int, scope: dict, outcome: Outcome) -> None:
     """Judged and written a batch of SKUs at a time, so memory stays bounded however many
     keys a refresh changed (a first full read of a big catalogue judges every one)."""
-    th, owners = config.thresholds(), config.settings.owners
     by_sku: dict[str, list[str]] = {}
     examined: dict[str, set[str]] = {}  # SKU → keys of its exceptions in scope
     codes = sorted(PER_KEY)
     with engine.connect() as conn:
-        for kind, first, second in conn.execute(_JUDGE_AND_SCOPE, {**scope, "codes": codes}):
-            if kind == "judge":
-                by_sku.setdefault(first, []).append(second)
-            elif scope["judged"]:
-                examined.setdefault(second, set()).add(first)
-        if not scope["judged"]:
+        if scope["judged"]:
+            for kind, first, second in conn.execute(_JUDGE_AND_SCOPE, {**scope, "codes": codes}):
+                if kind == "judge":
+                    by_sku.setdefault(first, []).append(second)
+                else:
+                    examined.setdefault(second, set()).add(first)
+        else:
+            for sku, location in conn.execute(_EVERY_SUSPECT):
+                by_sku.setdefault(sku, []).append(location)
             for key, sku in conn.execute(_EVERY_EXCEPTION, {"codes": codes}):
                 examined.setdefault(sku, set()).add(key)
 
@@ -165,28 +170,47 @@ def _per_key(engine: Engine, config: Config, now: int, scope: dict, outcome: Out
             writing.pop().result()
         writing.append(helpers("detect-writes").submit(write, found, keys))
 
+    rules = Rules(config.thresholds(), dict(config.settings.owners), frozenset(config.systems))
     skus = sorted(by_sku)
-    for start in range(0, len(skus), SKU_BATCH):
-        batch, found = skus[start:start + SKU_BATCH], {}
-        facts_of = sku_facts_many(engine, batch)
-        # The SKUs of a batch share one read of the systems and their runs.
-        systems = system_states(next(iter(facts_of.values())), config) if facts_of else {}
-        for sku, facts in facts_of.items():
-            grouped = by_location(facts)
-            for location in by_sku[sku]:
-                if location not in facts.locations:
-                    continue  # an unmapped location is judged as a whole, below
-                if not any_gap(grouped.get(location, {}), th) and not any(
-                        e.location == location for e in facts.events):
-                    continue  # equal numbers and no trail: no rule can find anything
-                ev, _ = evidence_at(facts, location, grouped, systems, now)
-                for finding in diagnose(ev, th, owners, _KEY_RULES):
-                    if finding.code in PER_KEY:
-                        candidate = from_finding(finding, ev)
-                        found[candidate.key] = candidate
+    batches = deque({sku: by_sku[sku] for sku in skus[start:start + SKU_BATCH]}
+                    for start in range(0, len(skus), SKU_BATCH))
+    for found, batch in _judged(engine, rules, batches, now):
         settle(found, batch)
     settle({}, list(examined))  # in scope, but the triage saw nothing there: all clear
     writing.pop().result()
+
+
+def _judged(engine: Engine, rules: Rules, batches: deque[dict[str, list[str]]], now: int
+            ) -> Iterator[tuple[dict[str, Candidate], dict[str, list[str]]]]:
+    """Each batch with what was found there: judged in this process, and when there are
+    many, also in a helper process beside it (app.queue.judge). The helper takes batches
+    from the back while this process judges from the front: it needs a moment to start,
+    and either may be the slower on a busy machine."""
+    file = sqlite_path(str(engine.url))
+    helper = Helper(f"sqlite:///{file}") if file is not None and \
+        len(batches) >= HELPER_FROM else None
+    elsewhere: tuple[Future, dict] | None = None  # the batch the helper is judging
+    try:
+        while batches or elsewhere:
+            if helper is not None and elsewhere is None and len(batches) > 1:
+                batch = batches.pop()
+                elsewhere = helpers("detect-helper").submit(helper.judge, rules, batch,
+                                                            now), batch
+            if batches:
+                batch = batches.popleft()
+                yield judge(engine, rules, batch, now), batch
+            if elsewhere is not None and (elsewhere[0].done() or not batches):
+                (future, batch), elsewhere = elsewhere, None
+                try:
+                    found = future.result(timeout=HELPER_PATIENCE)
+                except (OSError, EOFError, pickle.UnpicklingError, TimeoutError):
+                    # It died (killed, out of memory) or hangs: this process judges it.
+                    helper.close()
+                    helper, found = None, judge(engine, rules, batch, now)
+                yield found, batch
+    finally:
+        if helper is not None:
+            helper.close()
 
 
 def _whole_systems(engine: Engine, config: Config, now: int, outcome: Outcome) -> None:
