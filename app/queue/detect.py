@@ -190,6 +190,7 @@ def _judged(engine: Engine, rules: Rules, batches: deque[dict[str, list[str]]], 
     helper = Helper(f"sqlite:///{file}") if file is not None and \
         len(batches) >= HELPER_FROM else None
     elsewhere: tuple[Future, dict] | None = None  # the batch the helper is judging
+    answered = 0
     try:
         while batches or elsewhere:
             if helper is not None and elsewhere is None and len(batches) > 1:
@@ -201,10 +202,13 @@ def _judged(engine: Engine, rules: Rules, batches: deque[dict[str, list[str]]], 
                 yield judge(engine, rules, batch, now), batch
             if elsewhere is not None and (elsewhere[0].done() or not batches):
                 (future, batch), elsewhere = elsewhere, None
+                # Still starting when nothing else is left (a busy machine): not waited for.
+                patience = HELPER_PATIENCE if answered or future.done() else 0
                 try:
-                    found = future.result(timeout=HELPER_PATIENCE)
+                    found = future.result(timeout=patience)
+                    answered += 1
                 except (OSError, EOFError, pickle.UnpicklingError, TimeoutError):
-                    # It died (killed, out of memory) or hangs: this process judges it.
+                    # It died (killed, out of memory), hangs or is late: judged here.
                     helper.close()
                     helper, found = None, judge(engine, rules, batch, now)
                 yield found, batch
