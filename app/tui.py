@@ -24,7 +24,6 @@ from textual.worker import Worker, WorkerState
 from app.errors import ConfigError, SeamdeskError
 from screens.lookup import LookupScreen
 from screens.palette import SkuCommands
-from screens.status import StatusScreen
 
 if TYPE_CHECKING:  # types only: the data layer loads after the first paint
     from app.service import Desk, Freshness
@@ -224,6 +223,8 @@ class SeamdeskApp(App):
 
     def action_systems(self) -> None:
         """s opens the systems screen; s (or escape) there goes back."""
+        from screens.status import StatusScreen  # on first use, like the other screens
+
         if isinstance(self.screen, StatusScreen):
             self.pop_screen()
         else:
@@ -324,6 +325,7 @@ def binding_catalogue() -> list[Binding]:
     from screens.checklist import ChecklistScreen
     from screens.health import HealthScreen
     from screens.queue import QueueScreen
+    from screens.status import StatusScreen
     from screens.symptoms import SymptomScreen
 
     found = []

@@ -88,6 +88,7 @@ class LookupScreen(DeskScreen):
         self._initial = (sku, location)
         self._opened: str | None = None  # the SKU put in the search box by opening it
         self._hits_for: str | None = None  # the query the hit list answers
+        self._tabs_ready = False  # the detail tabs have mounted their contents
 
     def compose(self) -> ComposeResult:
         yield StatusHeader()
@@ -120,7 +121,8 @@ class LookupScreen(DeskScreen):
 
     @on(Input.Changed, "#search")
     def _typed(self, event: Input.Changed) -> None:
-        self.search(event.value)
+        if event.value != self._opened:  # the SKU just opened: its hits would be ignored
+            self.search(event.value)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="search")
     def search(self, query: str) -> None:
@@ -257,13 +259,15 @@ class LookupScreen(DeskScreen):
         self.query_one("#details").mount(DetailTabs())
 
     def on_detail_tabs_ready(self) -> None:
+        self._tabs_ready = True
         self._show_details()
         if self.result is not None:
             self._focus_content()
 
     def _show_details(self) -> None:
-        """The tabs' contents, once they are mounted."""
-        if not self.query("#tabs"):
+        """The tabs' contents, once they are mounted (a lookup that lands before that is
+        shown when they are: filled twice, the cards would be mounted twice)."""
+        if not self._tabs_ready:
             return
         loc = self.current
         self.query_one("#grid").fill(self.result, self.location)

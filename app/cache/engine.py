@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import SQLModel
 
-from app.cache import models, trigram  # noqa: F401  (models registers the tables)
+from app.cache import models, trigram  # models registers the tables
 from app.errors import CacheError, ConfigError
 
 BUSY_TIMEOUT_MS = 30_000
@@ -53,12 +53,26 @@ def _make_engine(url: str, create: bool) -> Engine:
     else:
         engine = create_engine(url, pool_pre_ping=True)
         if engine.dialect.name == "postgresql":
+            models.postgresql_options()
             event.listen(engine, "begin", _postgresql_begin)
-    if create:
+    if create and not _schema_complete(engine):
         SQLModel.metadata.create_all(engine)
         _add_missing_indexes(engine)
         trigram.ensure_indexes(engine)
     return engine
+
+
+def _schema_complete(engine: Engine) -> bool:
+    """Whether a SQLite cache already has every table and index: one read of
+    sqlite_master instead of create_all's query per table (most opens find it complete)."""
+    if engine.dialect.name != "sqlite":
+        return False
+    wanted = set(trigram.INDEXES)
+    for table in SQLModel.metadata.sorted_tables:
+        wanted |= {table.name} | {index.name for index in table.indexes}
+    with engine.connect() as conn:
+        known = set(conn.exec_driver_sql("SELECT name FROM sqlite_master").scalars())
+    return wanted <= known
 
 
 def _add_missing_indexes(engine: Engine) -> None:

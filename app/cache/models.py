@@ -10,6 +10,7 @@ never replaces good data. Times are integer UTC epoch seconds.
 
 from __future__ import annotations
 
+from pydantic import ConfigDict
 from sqlalchemy import Index, text
 from sqlmodel import Field, SQLModel
 
@@ -17,19 +18,27 @@ _NO_ROWID = {"sqlite_with_rowid": False}  # one B-tree per table: faster bulk wr
 _CORRECTED = text("action = 'corrected by hand'")
 
 
-class System(SQLModel, table=True):
+class _Table(SQLModel):
+    """Every table's base. Rows are read and written with SQLAlchemy Core, never validated
+    by pydantic, so each model's validator is built on first use, not at import (about a
+    fifth of this module's import time, which every command pays)."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
+class System(_Table, table=True):
     name: str = Field(primary_key=True)  # the role: wms, erp, storefront, ...
     kind: str
     base_url: str
     last_good_read_at: int | None = None  # start of the newest complete run
 
 
-class Location(SQLModel, table=True):
+class Location(_Table, table=True):
     code: str = Field(primary_key=True)
     name: str | None = None
 
 
-class LocationRef(SQLModel, table=True):
+class LocationRef(_Table, table=True):
     """A location as one system names it; code is None when [locations] does not map it."""
 
     __tablename__ = "location_ref"
@@ -41,13 +50,13 @@ class LocationRef(SQLModel, table=True):
     rows: int = 0  # count rows seen there in the newest run (kept only if unmapped)
 
 
-class Item(SQLModel, table=True):
+class Item(_Table, table=True):
     sku: str = Field(primary_key=True)
     name: str | None = None
     pack: int | None = None
 
 
-class _Quantities(SQLModel):
+class _Quantities(_Table):
     on_hand: int | None = None
     available: int | None = None
     allocated: int | None = None
@@ -91,7 +100,7 @@ class CountHistory(_Quantities, table=True):
     run_id: int = Field(primary_key=True)
 
 
-class CountGone(SQLModel, table=True):
+class CountGone(_Table, table=True):
     """Keys a complete full read no longer listed (their rows moved to history), kept
     until the detectors have judged that run: a deletion is a change too."""
 
@@ -103,7 +112,7 @@ class CountGone(SQLModel, table=True):
     location: str = Field(primary_key=True)
 
 
-class SkuCheck(SQLModel, table=True):
+class SkuCheck(_Table, table=True):
     """When a single-SKU re-read last confirmed a system's rows for a SKU (a SKU run
     says nothing about the system's other rows, so it cannot move last_good_read_at)."""
 
@@ -113,7 +122,7 @@ class SkuCheck(SQLModel, table=True):
     checked_at: int
 
 
-class InventoryEvent(SQLModel, table=True):
+class InventoryEvent(_Table, table=True):
     __tablename__ = "inventory_event"
     __table_args__ = (Index("ix_inventory_event_sku", "sku", "location", "at"),)
     system: str = Field(primary_key=True)
@@ -128,7 +137,7 @@ class InventoryEvent(SQLModel, table=True):
     run_id: int
 
 
-class _MessageColumns(SQLModel):
+class _MessageColumns(_Table):
     """A middleware error (Celigo's flow-step errors) as seamdesk keeps it."""
 
     flow: str  # the flow's name
@@ -173,7 +182,7 @@ class MiddlewareError(_MessageColumns, table=True):
     run_id: int
 
 
-class _OrderColumns(SQLModel):
+class _OrderColumns(_Table):
     """An order/PO line as one system holds it (see app.records.OrderLineRow)."""
 
     sku: str
@@ -219,7 +228,7 @@ class OrderLineRecord(_OrderColumns, table=True):
     run_id: int
 
 
-class SyncRun(SQLModel, table=True):
+class SyncRun(_Table, table=True):
     __tablename__ = "sync_run"
     __table_args__ = (Index("ix_sync_run_system", "system", "started_at"),)
     id: int | None = Field(default=None, primary_key=True)
@@ -239,12 +248,12 @@ class SyncRun(SQLModel, table=True):
     error: str | None = None
 
 
-class Meta(SQLModel, table=True):
+class Meta(_Table, table=True):
     key: str = Field(primary_key=True)
     value: str
 
 
-class QueueItem(SQLModel, table=True):
+class QueueItem(_Table, table=True):
     """One exception: a finding someone must own, kept until a person resolves it or a
     refresh shows agreement again. `key` dedups: code + SKU + location, or code + document,
     or code + system for findings about a whole system."""
@@ -289,14 +298,15 @@ class QueueItem(SQLModel, table=True):
     note: str | None = None  # the resolution note
 
 
-class QueueAudit(SQLModel, table=True):
+class QueueAudit(_Table, table=True):
     """Who did what to an exception, and when; refreshes act as "refresh"."""
 
     __tablename__ = "exception_audit"
     __table_args__ = (Index("ix_exception_audit_item", "exception_id", "at"),
                       # Health counts these; partial, so no other audit row pays for it.
+                      # (PostgreSQL's where: see postgresql_options.)
                       Index("ix_exception_audit_corrected", "at", "exception_id",
-                            sqlite_where=_CORRECTED, postgresql_where=_CORRECTED))
+                            sqlite_where=_CORRECTED))
     id: int | None = Field(default=None, primary_key=True)
     exception_id: int
     at: int
@@ -305,7 +315,7 @@ class QueueAudit(SQLModel, table=True):
     note: str | None = None
 
 
-class AlertRecord(SQLModel, table=True):
+class AlertRecord(_Table, table=True):
     """One alert for one destination (config [[alerts]]): written pending, then sent, or
     failed once its attempts ran out, with the last error kept. `dedupe` (rule,
     destination, subject and the state it reports) is unique: a state is alerted once."""
@@ -326,7 +336,7 @@ class AlertRecord(SQLModel, table=True):
     error: str | None = None
 
 
-class ChecklistRecord(SQLModel, table=True):
+class ChecklistRecord(_Table, table=True):
     """A first-response checklist, saved as the operator works through it (an unfinished
     one can be resumed); `state` is JSON: each step's confirmation and note, the handoff
     sentence and owner, the packet written."""
@@ -342,3 +352,12 @@ class ChecklistRecord(SQLModel, table=True):
     updated_at: int
     finished_at: int | None = None  # when its packet was written
     state: str
+
+
+def postgresql_options() -> None:
+    """The PostgreSQL spelling of the options above, given when a PostgreSQL engine is made
+    (app.cache.engine): naming a postgresql_* option loads SQLAlchemy's PostgreSQL dialect
+    (40 ms), which a SQLite cache never needs."""
+    for index in QueueAudit.__table__.indexes:
+        if index.name == "ix_exception_audit_corrected":
+            index.dialect_kwargs["postgresql_where"] = _CORRECTED
