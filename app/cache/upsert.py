@@ -1,12 +1,20 @@
 """One dialect-neutral bulk upsert for SQLite and PostgreSQL.
 
 The statement is built with SQLAlchemy's dialect insert constructs and compiled once per
-table and dialect; rows go to the driver's executemany as tuples. Skipping SQLAlchemy's
-per-row parameter processing is what keeps bulk writes near raw sqlite3 speed.
+table and dialect; rows go to the driver as tuples. Skipping SQLAlchemy's per-row
+parameter processing is what keeps bulk writes near raw sqlite3 speed.
+
+On SQLite, rows go as multi-row VALUES statements rather than through executemany:
+pysqlite lets go of the GIL around every sqlite3_step, so executemany hands the GIL back
+once per row, and a writer thread beside a busy event loop (the refresh) then waits for it
+once per row (a switch interval each: the "convoy"). One statement of many rows binds them
+all in C and steps once.
 """
 
 from __future__ import annotations
 
+import itertools
+import sqlite3
 from collections.abc import Sequence
 from functools import lru_cache
 
@@ -44,7 +52,51 @@ def bulk_insert(
         picks = [(columns.index(n), None) if n in columns else (None, _default(table, n))
                  for n in order]
         rows = [tuple(row[i] if i is not None else d for i, d in picks) for row in rows]
-    conn.exec_driver_sql(sql, rows)
+    if conn.dialect.name == "sqlite" and len(rows) > 1:
+        _insert_values(conn, sql, len(order), rows)
+    else:
+        conn.exec_driver_sql(sql, rows)
+
+
+# Rows per statement: a vendor page of 1,000 rows (or 5,000) in whole statements, any other
+# count in a few, of a few distinct texts (each prepared once, kept in the driver's cache).
+_LADDER = (1000, 500, 250, 125, 64, 32, 16, 8, 4, 2, 1)
+
+
+def _insert_values(conn: Connection, sql: str, width: int, rows: Sequence[tuple]) -> None:
+    """`rows` through `sql` (a one-row INSERT) as a few multi-row statements, in order (a
+    key given twice in one statement is upserted twice, the last row winning, as with
+    executemany)."""
+    most = _max_rows(conn, width)
+    chain = itertools.chain.from_iterable
+    at, left = 0, len(rows)
+    for size in _LADDER:
+        if size > most:
+            continue
+        while left >= size:
+            part = rows[at:at + size]
+            conn.exec_driver_sql(_multi_row(sql, width, size), tuple(chain(part)))
+            at, left = at + size, left - size
+
+
+def _max_rows(conn: Connection, width: int) -> int:
+    """Rows one statement may carry: SQLite caps the bound parameters (32,766 by default
+    since 3.32, lower in older or custom builds)."""
+    try:
+        limit = conn.connection.driver_connection.getlimit(
+            sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    except (AttributeError, sqlite3.Error):  # a driver without getlimit: the old default
+        limit = 999
+    return max(1, limit // max(1, width))
+
+
+@lru_cache(maxsize=256)
+def _multi_row(sql: str, width: int, size: int) -> str:
+    one = "(" + ", ".join(["?"] * width) + ")"
+    head, found, tail = sql.partition(" VALUES " + one)
+    if not found:  # not the shape _compiled makes
+        raise ValueError(f"cannot make a multi-row insert of {sql[:80]!r}")
+    return head + " VALUES " + ", ".join([one] * size) + tail
 
 
 def _default(table: Table, name: str):

@@ -146,6 +146,13 @@ class VendorClient:
                 return self.backoff(attempt), f"timed out after {self.settings.timeout:g} s"
             except httpx.TransportError as exc:
                 return self.backoff(attempt), f"connection failed ({type(exc).__name__})"
+        # httpx leaves a response it has read and that response's stream pointing at each
+        # other (the stream keeps the response to time it): a cycle that only the garbage
+        # collector frees, with the body and the JSON parsed from it, so a big read's pages
+        # pile up and each collection walks them. Pointed at its own content (as httpx does
+        # with a request body it has read), the response goes as soon as we are done.
+        if response.is_closed:
+            response.stream = httpx.ByteStream(response.content)
         self.stats.requests += 1
         status = response.status_code
         if status == 429:
