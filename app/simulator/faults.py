@@ -44,8 +44,11 @@ class Gate:
             return "error"
         return None
 
-    def malformed_now(self, faults: Faults | None) -> str | None:
-        if faults is not None and faults.malformed_at and self.requests == faults.malformed_at:
+    def malformed_now(self, faults: Faults | None, number: int | None = None) -> str | None:
+        """How to break request `number` (the count admit gave it: by the time its answer
+        is ready, other requests may have been admitted), None to leave it whole."""
+        number = self.requests if number is None else number
+        if faults is not None and faults.malformed_at and number == faults.malformed_at:
             return faults.malformed
         return None
 

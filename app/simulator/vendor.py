@@ -104,11 +104,12 @@ class VendorSim:
         if not self.authorized(request):
             return self.unauthorized()
         faults = self.world.faults.get(self.role)
+        number = self.gate.requests + 1  # admit counts this request first thing
         action = await self.gate.admit(faults, self.world.now())
         if action is not None:
             return getattr(self, action)()
         response = await handler()
-        how = self.gate.malformed_now(faults)
+        how = self.gate.malformed_now(faults, number)
         if how is not None and hasattr(response, "body"):
             body, media = mangle(bytes(response.body), how)
             return Response(body, status_code=response.status_code, media_type=media)

@@ -34,7 +34,7 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from app.records import CountRow, EventRow, LocationRow, OrderLineRow, Page
-from app.sources.base import Fields, Window, quick_or_careful
+from app.sources.base import Fields, Window, iso_epoch, quick_or_careful
 from app.sources.errors import PayloadError
 from app.sources.http import HttpSettings, VendorClient, short
 
@@ -42,7 +42,6 @@ ENDPOINT = "/services/rest/query/v1/suiteql"
 PAGE_LIMIT = 1000  # SuiteQL's maximum page
 QUERY_CAP = 100_000  # SuiteQL's maximum rows per query
 PAGES_AHEAD = 2  # of a big read, asked for before they are needed
-EPOCH = datetime(1970, 1, 1)
 TIME_MASK = "'YYYY-MM-DD HH24:MI:SS'"
 EVENT_TYPES = {"InvAdjst": "adjustment", "ItemRcpt": "receipt", "ItemShip": "shipment",
                "InvTrnfr": "transfer", "InvCount": "cycle_count"}
@@ -203,7 +202,7 @@ class NetSuiteConnector:
         if len(text) != 19:
             raise ValueError(text)
         if self.utc:  # the common case, without a zone lookup per row
-            return int((datetime.fromisoformat(text) - EPOCH).total_seconds())
+            return iso_epoch(text)
         return int(datetime.fromisoformat(text).replace(tzinfo=self.zone).timestamp())
 
     def _since(self, epoch: int | None, column: str) -> str:
