@@ -40,9 +40,10 @@ from app.sources.registry import FOLDER_KINDS, MIDDLEWARE_KINDS, SUPPLIER_KINDS,
 
 OVERLAP_SECONDS = 300  # re-read a little: vendors commit rows a moment after stamping them
 QUEUE_PAGES = 4
-# The cache-writer thread lets go of the GIL for every SQLite call and then waits for the
-# event loop, busy parsing pages, to hand it back: by default up to 5 ms each time, for
-# every statement of every page. A shorter interval keeps writes flowing beside parsing.
+# A thread writing the cache lets go of the GIL for every SQLite call and then waits for
+# the thread that is busy (the event loop parsing pages, the detectors judging) to hand it
+# back: by default up to 5 ms each time, for every statement. A shorter interval keeps
+# writes flowing beside the work that feeds them.
 SWITCH_INTERVAL = 0.0005
 # A big read allocates millions of short-lived objects in bursts (a parsed page, its rows),
 # each page living until it is written. With the default threshold (700) the collector
@@ -187,7 +188,7 @@ class Refresher:
             with _switch_interval(SWITCH_INTERVAL), _gc_threshold(GC_YOUNG_THRESHOLD):
                 await self._db(self._prepare)
                 results = await asyncio.gather(*(self._system(n, full) for n in names))
-            await self._detect()
+                await self._detect()  # (its writes run beside its judging: the same convoy)
             await self._db(self.writer.clear_staging)
             await self._db(self.writer.prune,
                            self.now() - self.config.settings.cache.history_days * 86400)

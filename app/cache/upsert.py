@@ -47,15 +47,37 @@ def bulk_insert(
         conn.dialect.name, table, tuple(columns), tuple(key),
         None if update is None else tuple(update), tuple(keep_existing), when,
     )
-    if order != tuple(columns):
-        # SQLAlchemy adds placeholders for columns with scalar defaults; fill them in.
-        picks = [(columns.index(n), None) if n in columns else (None, _default(table, n))
-                 for n in order]
-        rows = [tuple(row[i] if i is not None else d for i, d in picks) for row in rows]
+    rows = _with_defaults(table, columns, order, rows)
     if conn.dialect.name == "sqlite" and len(rows) > 1:
         _insert_values(conn, sql, len(order), rows)
     else:
         conn.exec_driver_sql(sql, rows)
+
+
+def insert_returning(conn: Connection, table: Table, columns: Sequence[str],
+                     rows: Sequence[tuple], returning: Sequence[str]) -> list[tuple]:
+    """Insert `rows` (tuples in `columns`, all new) and give back the `returning` columns
+    of each (the ids the database chose), in no particular order."""
+    if not rows:
+        return []
+    if conn.dialect.name != "sqlite":
+        stmt = table.insert().returning(*(table.c[name] for name in returning))
+        return [tuple(row) for row in conn.execute(stmt, [dict(zip(columns, row, strict=True))
+                                                          for row in rows])]
+    sql, order = _compiled("sqlite", table, tuple(columns), (), None, (), "always")
+    quote = conn.dialect.identifier_preparer.quote
+    return _insert_values(conn, sql, len(order), _with_defaults(table, columns, order, rows),
+                          " RETURNING " + ", ".join(quote(name) for name in returning))
+
+
+def _with_defaults(table: Table, columns: Sequence[str], order: tuple[str, ...],
+                   rows: Sequence[tuple]) -> Sequence[tuple]:
+    """SQLAlchemy adds placeholders for columns with scalar defaults: rows get them."""
+    if order == tuple(columns):
+        return rows
+    picks = [(columns.index(n), None) if n in columns else (None, _default(table, n))
+             for n in order]
+    return [tuple(row[i] if i is not None else d for i, d in picks) for row in rows]
 
 
 # Rows per statement: a vendor page of 1,000 rows (or 5,000) in whole statements, any other
@@ -63,20 +85,25 @@ def bulk_insert(
 _LADDER = (1000, 500, 250, 125, 64, 32, 16, 8, 4, 2, 1)
 
 
-def _insert_values(conn: Connection, sql: str, width: int, rows: Sequence[tuple]) -> None:
+def _insert_values(conn: Connection, sql: str, width: int, rows: Sequence[tuple],
+                   returning: str = "") -> list[tuple]:
     """`rows` through `sql` (a one-row INSERT) as a few multi-row statements, in order (a
     key given twice in one statement is upserted twice, the last row winning, as with
-    executemany)."""
+    executemany); with a RETURNING clause, what it returned."""
     most = _max_rows(conn, width)
     chain = itertools.chain.from_iterable
-    at, left = 0, len(rows)
+    at, left, returned = 0, len(rows), []
     for size in _LADDER:
         if size > most:
             continue
         while left >= size:
             part = rows[at:at + size]
-            conn.exec_driver_sql(_multi_row(sql, width, size), tuple(chain(part)))
+            result = conn.exec_driver_sql(_multi_row(sql, width, size) + returning,
+                                          tuple(chain(part)))
+            if returning:
+                returned += result.fetchall()
             at, left = at + size, left - size
+    return returned
 
 
 def _max_rows(conn: Connection, width: int) -> int:

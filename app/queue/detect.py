@@ -15,17 +15,13 @@ judges the keys).
 from __future__ import annotations
 
 import hashlib
-import pickle
 import time
-from collections import deque
-from collections.abc import Iterator
 from concurrent.futures import Future
 
 import orjson
 from sqlalchemy import Engine, bindparam, delete, func, select, text
 
 from app import __version__
-from app.cache.engine import sqlite_path
 from app.cache.models import CountGone, Meta, QueueAudit, QueueItem
 from app.cache.sku import system_rows
 from app.cache.upsert import bulk_insert
@@ -34,7 +30,7 @@ from app.diagnosis.catalogue import CATALOGUE, SYSTEM_WIDE
 from app.diagnosis.evidence import Evidence, SystemState
 from app.diagnosis.sync import stale_sources, throttled_syncs
 from app.queue.candidates import Candidate, from_system_finding
-from app.queue.judge import PER_KEY, Helper, Rules, judge
+from app.queue.judge import PER_KEY, Rules, judge
 from app.queue.messages import detect_messages
 from app.queue.orders import detect_orders
 from app.queue.store import ACTIVE, Outcome, apply, wake_snoozed
@@ -91,8 +87,6 @@ _JUDGED_UP_TO = text(
 _UNMAPPED = text("SELECT system, external_id, name, rows FROM location_ref"
                  " WHERE code IS NULL AND rows > 0")
 SKU_BATCH = 1000  # SKUs whose facts are in memory at once (bounded on a full refresh)
-HELPER_FROM = 4  # batches: fewer are judged before a helper process would start
-HELPER_PATIENCE = 120  # seconds for one batch (they take well under one)
 JUDGED, RULES = "detect.judged_run", "detect.rules"  # Meta keys
 
 
@@ -172,49 +166,11 @@ def _per_key(engine: Engine, config: Config, now: int, scope: dict, outcome: Out
 
     rules = Rules(config.thresholds(), dict(config.settings.owners), frozenset(config.systems))
     skus = sorted(by_sku)
-    batches = deque({sku: by_sku[sku] for sku in skus[start:start + SKU_BATCH]}
-                    for start in range(0, len(skus), SKU_BATCH))
-    for found, batch in _judged(engine, rules, batches, now):
-        settle(found, batch)
+    for start in range(0, len(skus), SKU_BATCH):
+        batch = {sku: by_sku[sku] for sku in skus[start:start + SKU_BATCH]}
+        settle(judge(engine, rules, batch, now), batch)
     settle({}, list(examined))  # in scope, but the triage saw nothing there: all clear
     writing.pop().result()
-
-
-def _judged(engine: Engine, rules: Rules, batches: deque[dict[str, list[str]]], now: int
-            ) -> Iterator[tuple[dict[str, Candidate], dict[str, list[str]]]]:
-    """Each batch with what was found there: judged in this process, and when there are
-    many, also in a helper process beside it (app.queue.judge). The helper takes batches
-    from the back while this process judges from the front: it needs a moment to start,
-    and either may be the slower on a busy machine."""
-    file = sqlite_path(str(engine.url))
-    helper = Helper(f"sqlite:///{file}") if file is not None and \
-        len(batches) >= HELPER_FROM else None
-    elsewhere: tuple[Future, dict] | None = None  # the batch the helper is judging
-    answered = 0
-    try:
-        while batches or elsewhere:
-            if helper is not None and elsewhere is None and len(batches) > 1:
-                batch = batches.pop()
-                elsewhere = helpers("detect-helper").submit(helper.judge, rules, batch,
-                                                            now), batch
-            if batches:
-                batch = batches.popleft()
-                yield judge(engine, rules, batch, now), batch
-            if elsewhere is not None and (elsewhere[0].done() or not batches):
-                (future, batch), elsewhere = elsewhere, None
-                # Still starting when nothing else is left (a busy machine): not waited for.
-                patience = HELPER_PATIENCE if answered or future.done() else 0
-                try:
-                    found = future.result(timeout=patience)
-                    answered += 1
-                except (OSError, EOFError, pickle.UnpicklingError, TimeoutError):
-                    # It died (killed, out of memory), hangs or is late: judged here.
-                    helper.close()
-                    helper, found = None, judge(engine, rules, batch, now)
-                yield found, batch
-    finally:
-        if helper is not None:
-            helper.close()
 
 
 def _whole_systems(engine: Engine, config: Config, now: int, outcome: Outcome) -> None:

@@ -1,26 +1,13 @@
 """Judging the changed keys of a batch of SKUs: their facts from the cache, the count rules,
 and a candidate exception for each finding (app.queue.detect decides the batches and
-writes what they find).
-
-The rules are pure Python, so a big change (a first refresh, new rules, a busy day) is
-judged in two processes: the second one is the only way onto the machine's other core.
-It reads the same SQLite file on a connection of its own and only reads; the detecting
-process writes. It is a new program, not a fork: the refresh that asks has threads
-running.
-"""
+writes what they find)."""
 
 from __future__ import annotations
 
-import os
-import pickle
-import signal
-import subprocess
-import sys
 from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
-from app.cache.engine import make_engine
 from app.cache.sku import sku_facts_many
 from app.diagnosis import RULES, diagnose
 from app.diagnosis.catalogue import CATALOGUE, ORDER_CODES, SYSTEM_WIDE
@@ -42,7 +29,7 @@ _KEY_RULES = tuple(rule for rule in RULES if rule not in (
 
 @dataclass(frozen=True, slots=True)
 class Rules:
-    """What judging needs from the config: sent to the helper process, so no secret."""
+    """What judging needs from the config."""
 
     thresholds: Thresholds
     owners: dict[str, str]
@@ -70,52 +57,3 @@ def judge(engine: Engine, rules: Rules, batch: dict[str, list[str]], now: int
                     candidate = from_finding(finding, ev)
                     found[candidate.key] = candidate
     return found
-
-
-class Helper:
-    """A second process judging batches (`python -m app.queue.judge`): one request and one
-    answer at a time, pickled over its stdin and stdout. Its own program, not
-    multiprocessing's spawn, which would run the parent's main module again in it."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        # The same interpreter and import path: it judges with this very code.
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, sys.path))}
-        self.process = subprocess.Popen([sys.executable, "-m", "app.queue.judge"], env=env,
-                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                        stderr=subprocess.DEVNULL)
-
-    def judge(self, rules: Rules, batch: dict[str, list[str]], now: int
-              ) -> dict[str, Candidate]:
-        """Blocks until the answer comes (EOFError if the process died)."""
-        pickle.dump((self.url, rules, batch, now), self.process.stdin, pickle.HIGHEST_PROTOCOL)
-        self.process.stdin.flush()
-        return pickle.load(self.process.stdout)
-
-    def close(self) -> None:
-        try:
-            self.process.stdin.close()  # its end of input: it exits
-            self.process.wait(timeout=5)
-        except (OSError, subprocess.TimeoutExpired):
-            self.process.kill()
-            self.process.wait()
-
-
-def _serve() -> None:
-    """The helper process: judge each batch asked for until the input ends."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the detecting process's
-    answers = os.fdopen(os.dup(1), "wb")
-    sys.stdout = sys.stderr  # nothing else may write into the answers
-    requests, engine = sys.stdin.buffer, None
-    while True:
-        try:
-            url, rules, batch, now = pickle.load(requests)
-        except EOFError:
-            return
-        engine = engine or make_engine(url, create=False)
-        pickle.dump(judge(engine, rules, batch, now), answers, pickle.HIGHEST_PROTOCOL)
-        answers.flush()
-
-
-if __name__ == "__main__":
-    _serve()

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, Integer, String, bindparam, case, insert, literal, select, update
 
 from app.cache.models import QueueAudit, QueueItem
+from app.cache.upsert import bulk_insert, insert_returning
 from app.clock import iso
 from app.queue.candidates import Candidate
 
@@ -41,7 +42,8 @@ class Outcome:
 
 _COLUMNS = (QueueItem.id, QueueItem.key, QueueItem.status)
 _T = QueueItem.__table__  # Core statements: thousands of rows per refresh, one statement each
-_INSERT = insert(_T).returning(_T.c.id, _T.c.key)
+_NEW = ("key", "code", "sku", "location", "document", "handoff", "owner", "severity",
+        "status", "summary", "evidence", "first_seen_at", "opened_at", "seen_at")
 _SEEN = update(_T).where(_T.c.id == bindparam("_id")).values(
     evidence=bindparam("_evidence"), seen_at=bindparam("_at"), handoff=bindparam("_handoff"))
 # A summary is set only where it changed: setting it at all re-indexes the row's trigrams.
@@ -76,12 +78,10 @@ def apply(conn: Connection, found: dict[str, Candidate], in_scope: Callable[[str
     for key, candidate in found.items():
         row = existing.get(key)
         if row is None:
-            new.append(dict(key=key, code=candidate.code, sku=candidate.sku,
-                            location=candidate.location, document=candidate.document,
-                            handoff=candidate.handoff, owner=candidate.owner,
-                            severity=candidate.severity, status="open",
-                            summary=candidate.summary, evidence=candidate.evidence_json(),
-                            first_seen_at=now, opened_at=now, seen_at=now))
+            new.append((key, candidate.code, candidate.sku, candidate.location,
+                        candidate.document, candidate.handoff, candidate.owner,
+                        candidate.severity, "open", candidate.summary,
+                        candidate.evidence_json(), now, now, now))
             continue
         values = {"_id": row.id, "_at": now, "_summary": candidate.summary,
                   "_evidence": candidate.evidence_json()}
@@ -92,8 +92,7 @@ def apply(conn: Connection, found: dict[str, Candidate], in_scope: Callable[[str
     gone = [{"_id": row.id, "_at": now} for key, row in existing.items()
             if key not in found and row.status in ACTIVE and in_scope(key)]
     audits = [_audit(item_id, now, "opened", found[key].summary)
-              for start in range(0, len(new), 500)
-              for item_id, key in conn.execute(_INSERT, new[start:start + 500])]
+              for item_id, key in insert_returning(conn, _T, _NEW, new, ("id", "key"))]
     if seen:
         conn.execute(_SEEN, seen)
         conn.execute(_RESUMMARY, seen)
@@ -112,8 +111,7 @@ def apply(conn: Connection, found: dict[str, Candidate], in_scope: Callable[[str
     outcome.updated += len(seen)
     outcome.reopened += len(back)
     outcome.cleared += len(gone)
-    if audits:
-        conn.execute(insert(QueueAudit), audits)
+    bulk_insert(conn, QueueAudit.__table__, _AUDIT_COLUMNS, audits)
 
 
 def wake_snoozed(conn: Connection, now: int) -> int:
@@ -137,6 +135,8 @@ def audit_each(conn: Connection, where, at: int, actor: str, action: str,
                literal(action, String()), literal(note, String())).where(*where)))
 
 
-def _audit(item_id: int, at: int, action: str, note: str | None = None) -> dict:
-    return {"exception_id": item_id, "at": at, "actor": REFRESH, "action": action,
-            "note": note}
+_AUDIT_COLUMNS = ("exception_id", "at", "actor", "action", "note")
+
+
+def _audit(item_id: int, at: int, action: str, note: str | None = None) -> tuple:
+    return item_id, at, REFRESH, action, note
