@@ -6,6 +6,7 @@ The count tables are keyed (system, sku, location), so each read is a seek per s
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, Engine
@@ -121,9 +122,13 @@ def sku_facts(engine: Engine, sku: str) -> SkuFacts:
 BATCH = 500  # SKUs per IN list: well under every driver's parameter limit
 
 
-def sku_facts_many(engine: Engine, skus: list[str]) -> dict[str, SkuFacts]:
+def sku_facts_many(engine: Engine, skus: list[str],
+                   locations: Mapping[str, Collection[str]] | None = None
+                   ) -> dict[str, SkuFacts]:
     """The facts of many SKUs in a few batched queries (the detectors' bulk path; the
-    whole history of each, no per-SKU limits)."""
+    whole history of each, no per-SKU limits). With `locations` (SKU → locations), only
+    what judging there needs: those locations' rows, history and events, and the
+    storefront's rows elsewhere (the pool-boundary rule looks at its other locations)."""
     result: dict[str, SkuFacts] = {}
     with engine.connect() as conn, conn.begin():
         read = _Reader(conn)
@@ -145,6 +150,11 @@ def sku_facts_many(engine: Engine, skus: list[str]) -> dict[str, SkuFacts]:
                                  " ORDER BY at DESC", *batch):
                 grouped[row[0]][2].append(row[1:])
             for sku, (current, history, events) in grouped.items():
+                if locations is not None:
+                    here = locations[sku]
+                    current = [r for r in current if r[1] in here or r[0] == "storefront"]
+                    history = [r for r in history if r[1] in here]
+                    events = [r for r in events if r[3] in here]
                 result[sku] = _facts(sku, items.get(sku), current, history, events, shared)
     return result
 

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
 
 from app.diagnosis import counts, messages, sync, trail
 from app.diagnosis.evidence import Evidence, Finding, Thresholds
@@ -30,7 +29,7 @@ def diagnose(ev: Evidence, th: Thresholds, owners: Mapping[str, str] | None = No
     `rules`: the detectors judge whole systems and messages on their own)."""
     owners = owners or {}
     found = [finding for rule in rules for finding in rule(ev, th)]
-    return [f if (name := owners.get(f.owner)) == f.owner_name else replace(f, owner_name=name)
+    return [f if (name := owners.get(f.owner)) == f.owner_name else f.owned_by(name)
             for f in found]
 
 

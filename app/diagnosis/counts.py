@@ -164,7 +164,7 @@ def uom_mismatch(ev: Evidence, th: Thresholds) -> list[Finding]:
             continue
         for name in ("on_hand", "available"):
             a, b = getattr(first, name), getattr(second, name)
-            if not a or not b or th.agree(a, b):
+            if not a or not b or a == b or th.agree(a, b):
                 continue
             big, small = max(a, b), min(a, b)
             for factor in factors:

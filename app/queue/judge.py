@@ -40,7 +40,7 @@ def judge(engine: Engine, rules: Rules, batch: dict[str, list[str]], now: int
           ) -> dict[str, Candidate]:
     """Every per-key finding at the given locations of each SKU (SKU → locations)."""
     th, found = rules.thresholds, {}
-    facts_of = sku_facts_many(engine, sorted(batch))
+    facts_of = sku_facts_many(engine, sorted(batch), batch)
     # The SKUs of a batch share one read of the systems and their runs.
     systems = system_states(next(iter(facts_of.values())), rules.systems) if facts_of else {}
     for sku, facts in facts_of.items():
