@@ -23,10 +23,9 @@ RUNS_PER_SYSTEM = 3
 # SQLAlchemy's per-statement overhead alone is several times the indexed reads it wraps.
 _IN_COMPARED = "('wms', 'erp', 'storefront')"
 _ITEM = "SELECT name, pack FROM item WHERE sku = ?"
-_CURRENT = (
+_CURRENT = (  # the system's last good read comes from `_shared`: no join per row
     "SELECT c.system, c.location, c.sku, c.on_hand, c.available, c.allocated, c.in_transit,"
-    " c.updated_at, c.read_at, s.last_good_read_at, k.checked_at FROM count_current c"
-    " LEFT JOIN system s ON s.name = c.system"
+    " c.updated_at, c.read_at, k.checked_at FROM count_current c"
     " LEFT JOIN sku_check k ON k.system = c.system AND k.sku = c.sku"
     f" WHERE c.system IN {_IN_COMPARED} AND c.sku = ?")
 _HISTORY = (
@@ -178,12 +177,14 @@ def _shared(read: _Reader) -> tuple[dict, dict, dict]:
 
 def _facts(sku: str, item, current_rows, history_rows, event_rows, shared,
            message_rows=(), order_rows=()) -> SkuFacts:
+    systems, locations, unmapped = shared
     current, stored = [], {}
     for row in current_rows:
-        current.append(Observation(*row[:8], max(row[8], row[9] or 0, row[10] or 0)))
+        system = systems.get(row[0])
+        good = system.last_good_read_at if system is not None else None
+        current.append(Observation(*row[:8], max(row[8], good or 0, row[9] or 0)))
         stored[(row[0], row[1])] = row[8]
     name, pack = item if item else (None, None)
-    systems, locations, unmapped = shared
     return SkuFacts(sku, name, pack, item is not None or bool(current), tuple(current),
                     stored, tuple(Observation(*row) for row in history_rows),
                     tuple(StoredEvent(*row) for row in event_rows), systems, locations,

@@ -32,6 +32,8 @@ class Thresholds:
             return None
         if a == b:
             return True
+        if not (self.tolerance_units or self.tolerance_percent):
+            return False  # exact comparison (the default): no tolerance to work out
         allowed = max(self.tolerance_units,
                       math.floor(self.tolerance_percent * max(abs(a), abs(b)) / 100))
         return abs(a - b) <= allowed
