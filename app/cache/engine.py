@@ -9,10 +9,12 @@ at BEGIN instead, and readers read their snapshot without waiting.
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import SQLModel
@@ -21,6 +23,7 @@ from app.cache import models, trigram  # models registers the tables
 from app.errors import CacheError, ConfigError
 
 BUSY_TIMEOUT_MS = 30_000
+CACHE_KIB = 16_000  # SQLite's page cache per connection
 
 
 def sqlite_path(url: str) -> Path | None:
@@ -129,7 +132,7 @@ def _sqlite_connect(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA journal_mode = WAL")
     cursor.execute("PRAGMA synchronous = NORMAL")  # durable at checkpoints; safe in WAL
     cursor.execute("PRAGMA temp_store = FILE")
-    cursor.execute("PRAGMA cache_size = -16000")  # 16 MB page cache per connection
+    cursor.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
     cursor.execute("PRAGMA wal_autocheckpoint = 10000")  # fewer, larger checkpoints
     cursor.close()
 
@@ -148,3 +151,17 @@ def _postgresql_begin(connection) -> None:
 def _sqlite_begin(connection) -> None:
     writer_tx = connection.get_execution_options().get("seamdesk_writer", False)
     connection.exec_driver_sql("BEGIN IMMEDIATE" if writer_tx else "BEGIN")
+
+
+@contextlib.contextmanager
+def lean_cache(conn: Connection, kib: int = 2_000) -> Iterator[None]:
+    """A small page cache on a SQLite connection for a while: one that writes beside a
+    busy reader (the detectors' writes) would otherwise hold a second full cache."""
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    conn.exec_driver_sql(f"PRAGMA cache_size = -{kib}")
+    try:
+        yield
+    finally:
+        conn.exec_driver_sql(f"PRAGMA cache_size = -{CACHE_KIB}")

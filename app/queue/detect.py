@@ -22,6 +22,7 @@ import orjson
 from sqlalchemy import Engine, bindparam, delete, func, select, text
 
 from app import __version__
+from app.cache.engine import lean_cache
 from app.cache.models import CountGone, Meta, QueueAudit, QueueItem
 from app.cache.sku import system_rows
 from app.cache.upsert import bulk_insert
@@ -148,7 +149,7 @@ def _per_key(engine: Engine, config: Config, now: int, scope: dict, outcome: Out
                 examined.setdefault(sku, set()).add(key)
 
     def write(found: dict[str, Candidate], keys: set[str]) -> None:
-        with engine.begin() as conn:
+        with engine.begin() as conn, lean_cache(conn):
             apply(conn, found, keys.__contains__, keys, now, outcome,
                   on_reopen=lambda c, item_id, key: _recurrence(c, config, item_id, key, now,
                                                                 outcome))
