@@ -283,4 +283,3 @@ async def test_free_text_counts_match_the_pages_they_count(config, sim, world, e
             rows += page
             after = page[-1].cursor("age")
         assert rows and query.count(engine, where) == len(rows), where
-

@@ -168,3 +168,27 @@ def test_changed_since_reads_the_index_by_time_and_follows_mutations():
         for at in (since, world.now() - 1, world.now() + 1):
             found = world.updated_since(system, at)
             assert len(found) == len(set(found)) and set(found) == scan(system, at)
+
+
+@pytest.mark.parametrize("query", [
+    None,  # the connector's own bulk query
+    "{ inventoryItems { edges { node { sku id inventoryLevels { nodes { updatedAt"
+    " quantities(names: [\"on_hand\", \"reserved\"]) { quantity name } location { id }"
+    " id } } } } } }",
+    "{ inventoryItems { nodes { id variant { displayName } } } }",
+    "{ inventoryItems { edges { node { id tracked } } } }",  # not plain: generic only
+])
+@pytest.mark.parametrize("group", [True, False])
+def test_the_bulk_file_built_directly_is_the_generic_projection(world, monkeypatch, query,
+                                                                group):
+    from app.simulator import shopify_bulk
+    from app.simulator.shopify import ShopifySim
+    from app.simulator.shopify_format import SCHEMA
+    from app.sources.shopify import BULK_QUERY
+
+    shop = ShopifySim(world, TOKEN)
+    prepared = SCHEMA.prepare(query or BULK_QUERY, {})
+    direct = list(shop._jsonl(prepared, group))
+    monkeypatch.setattr(shopify_bulk, "_plain_items", lambda *a: None)
+    assert direct == list(shop._jsonl(prepared, group))
+    assert len(direct) >= len(world.items)  # every item (and its levels, if asked)

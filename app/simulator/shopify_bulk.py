@@ -155,7 +155,7 @@ async def _chunks(lines: Iterator[bytes], size: int = 512) -> AsyncIterator[byte
 # costs five times what building its line directly does. Selections of only the plain
 # fields below (no aliases, fragments, directives or filters) are built here, field by
 # field in the order asked, exactly as the projection would; anything else goes the
-# generic way. tests/test_simulator* compare the two.
+# generic way. tests/test_simulator.py compares the two.
 
 _QUANTITY = {  # name → its number from a count (on_hand, available, committed, incoming, _)
     "available": lambda c: c[1] or 0, "on_hand": lambda c: c[0] or 0,
