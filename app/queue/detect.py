@@ -39,6 +39,11 @@ from app.records import ROLES, TITLES
 from app.threads import helpers
 
 _SYSTEMS = "('wms', 'erp', 'storefront')"
+# A key's systems' numbers differ at all, over its count rows (an aggregate): available
+# across the three, on hand between the WMS and the ERP.
+_DIFFER = ("max(available) <> min(available)"
+           " OR max(CASE WHEN system <> 'storefront' THEN on_hand END)"
+           " <> min(CASE WHEN system <> 'storefront' THEN on_hand END)")
 # A key changed if a run since the last judged one wrote its current row (rows a read
 # found unchanged keep their old run id), dropped it (count_gone), or brought an event
 # there; and events recent enough that a time-based finding may have just come due.
@@ -58,10 +63,8 @@ _JUDGE_AND_SCOPE = text(
     f"WITH changed(sku, location) AS MATERIALIZED ({_CHANGED_KEYS})"
     " SELECT 'judge', k.sku, k.location FROM changed k WHERE EXISTS (SELECT 1"
     "   FROM inventory_event e WHERE e.sku = k.sku AND e.location = k.location)"
-    " OR (SELECT max(c.available) <> min(c.available) OR max(CASE WHEN c.system <> 'storefront'"
-    "   THEN c.on_hand END) <> min(CASE WHEN c.system <> 'storefront' THEN c.on_hand END)"
-    f"   FROM count_current c WHERE c.system IN {_SYSTEMS} AND c.sku = k.sku"
-    "   AND c.location = k.location)"
+    f" OR (SELECT {_DIFFER} FROM count_current WHERE system IN {_SYSTEMS}"
+    "   AND sku = k.sku AND location = k.location)"
     " UNION ALL SELECT 'scope', q.key, q.sku FROM changed k JOIN exception q"
     "   ON q.sku = k.sku AND q.location = k.location WHERE q.code IN :codes"
 ).bindparams(bindparam("codes", expanding=True))
@@ -72,9 +75,7 @@ _JUDGE_AND_SCOPE = text(
 # read's promotion, which count_gone records, or a new mapping, which is new rules.)
 _EVERY_SUSPECT = text(
     f"SELECT sku, location FROM count_current WHERE system IN {_SYSTEMS}"
-    " GROUP BY sku, location HAVING max(available) <> min(available)"
-    " OR max(CASE WHEN system <> 'storefront' THEN on_hand END)"
-    "  <> min(CASE WHEN system <> 'storefront' THEN on_hand END)"
+    f" GROUP BY sku, location HAVING {_DIFFER}"
     " UNION SELECT sku, location FROM inventory_event")
 _EVERY_EXCEPTION = text(
     "SELECT key, sku FROM exception WHERE code IN :codes AND sku IS NOT NULL"
