@@ -13,10 +13,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
-import gc
 import os
 import socket
-import sys
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -37,21 +35,10 @@ from app.records import Page
 from app.sources.base import Window
 from app.sources.errors import SourceError
 from app.sources.registry import FOLDER_KINDS, MIDDLEWARE_KINDS, SUPPLIER_KINDS, make_connector
+from app.threads import bulk_work
 
 OVERLAP_SECONDS = 300  # re-read a little: vendors commit rows a moment after stamping them
 QUEUE_PAGES = 4
-# A thread writing the cache lets go of the GIL for every SQLite call and then waits for
-# the thread that is busy (the event loop parsing pages, the detectors judging) to hand it
-# back: by default up to 5 ms each time, for every statement. A shorter interval keeps
-# writes flowing beside the work that feeds them.
-SWITCH_INTERVAL = 0.0005
-# A big read allocates millions of short-lived objects in bursts (a parsed page, its rows),
-# each page living until it is written. With the default threshold (700) the collector
-# runs thousands of times a read and walks each page's objects again as they age into
-# the older generations (a third of the reading time on 1.2M rows); collecting the young
-# generation every 50,000 allocations keeps that small, memory still bounded.
-GC_YOUNG_THRESHOLD = 50_000
-
 Progress = Callable[[str, int, int], None]  # system, pages, rows so far
 
 
@@ -185,7 +172,7 @@ class Refresher:
                 raise SeamdeskError(f"no system {name!r} in the config "
                                     f"(configured: {', '.join(self.config.systems)})")
         try:
-            with _switch_interval(SWITCH_INTERVAL), _gc_threshold(GC_YOUNG_THRESHOLD):
+            with bulk_work():
                 await self._db(self._prepare)
                 results = await asyncio.gather(*(self._system(n, full) for n in names))
                 await self._detect()  # (its writes run beside its judging: the same convoy)
@@ -335,28 +322,6 @@ class Refresher:
                        error=result.error, started_at=run_at, sku=sku)
         result.seconds = time.perf_counter() - started
         return result
-
-
-@contextlib.contextmanager
-def _switch_interval(seconds: float) -> Iterator[None]:
-    """The interpreter's thread switch interval, shorter while the reads run."""
-    before = sys.getswitchinterval()
-    sys.setswitchinterval(min(before, seconds))
-    try:
-        yield
-    finally:
-        sys.setswitchinterval(before)
-
-
-@contextlib.contextmanager
-def _gc_threshold(young: int) -> Iterator[None]:
-    """The collector's young-generation threshold, raised while the reads run."""
-    before = gc.get_threshold()
-    gc.set_threshold(max(before[0], young), *before[1:])
-    try:
-        yield
-    finally:
-        gc.set_threshold(*before)
 
 
 def _redact(connector, text: str) -> str:

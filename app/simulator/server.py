@@ -18,9 +18,7 @@ is mounted); a `csv-export` role is a spreadsheet file written beside the config
 from __future__ import annotations
 
 import asyncio
-import gc
 import os
-import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -46,6 +44,7 @@ from app.simulator.supplier import CLIENT_ID, SupplierPortalSim, confirmations_o
 from app.simulator.vendor import json_response
 from app.simulator.world import World
 from app.simulator.x12_files import write_confirmations
+from app.threads import bulk_work
 
 TOKEN_ENV = "SEAMDESK_SIM_TOKEN"
 VENDORS = {"wms": ("shiphero", "/shiphero"), "erp": ("netsuite", "/netsuite"),
@@ -206,25 +205,20 @@ class SimServer:
 
     async def serve(self, on_ready: Callable[[int], None] | None = None) -> None:
         """Serve until stopped; `on_ready(port)` once the socket listens (port 0 → free)."""
-        # SuiteQL pages are read from SQLite in a worker thread, which lets go of the GIL
-        # for every row it steps and then waits for the event loop to hand it back: by
-        # default up to 5 ms a row while other vendors' pages are being rendered.
-        sys.setswitchinterval(min(sys.getswitchinterval(), 0.0005))
-        # Every page is thousands of short-lived objects built at once: collecting the
-        # young generation every 700 allocations walks each page again and again.
-        young, *older = gc.get_threshold()
-        gc.set_threshold(max(young, 50_000), *older)
-        task = asyncio.create_task(self.server.serve())
-        while not self.server.started:
-            if task.done():
-                await task
-                raise OSError(f"cannot listen on {self.host}")
-            await asyncio.sleep(0.01)
-        self.port = self.server.servers[0].sockets[0].getsockname()[1]
-        self._ready.set()
-        if on_ready:
-            on_ready(self.port)
-        await task
+        # SuiteQL pages are stepped from SQLite in a worker thread beside the event loop
+        # rendering other vendors' pages: bulk work across threads.
+        with bulk_work():
+            task = asyncio.create_task(self.server.serve())
+            while not self.server.started:
+                if task.done():
+                    await task
+                    raise OSError(f"cannot listen on {self.host}")
+                await asyncio.sleep(0.01)
+            self.port = self.server.servers[0].sockets[0].getsockname()[1]
+            self._ready.set()
+            if on_ready:
+                on_ready(self.port)
+            await task
 
     def start_in_thread(self, timeout: float = 15.0) -> None:
         def run() -> None:
