@@ -23,11 +23,20 @@ RUNS_PER_SYSTEM = 3
 # SQLAlchemy's per-statement overhead alone is several times the indexed reads it wraps.
 _IN_COMPARED = "('wms', 'erp', 'storefront')"
 _ITEM = "SELECT name, pack FROM item WHERE sku = ?"
-_CURRENT = (  # the system's last good read comes from `_shared`: no join per row
+# The system's last good read comes from `_shared`: no join per row.
+_CURRENT_FROM = (
     "SELECT c.system, c.location, c.sku, c.on_hand, c.available, c.allocated, c.in_transit,"
-    " c.updated_at, c.read_at, k.checked_at FROM count_current c"
-    " LEFT JOIN sku_check k ON k.system = c.system AND k.sku = c.sku"
-    f" WHERE c.system IN {_IN_COMPARED} AND c.sku = ?")
+    " c.updated_at, c.read_at, s.checked_at FROM {keys}count_current c"
+    " LEFT JOIN sku_check s ON s.system = c.system AND s.sku = c.sku WHERE ")
+_CURRENT = _CURRENT_FROM.format(keys="") + f"c.system IN {_IN_COMPARED} AND c.sku = ?"
+# The detectors' keys, joined in: three seeks per key instead of every location's rows
+# (a plain row-value IN scans the whole system here), and the storefront's other
+# locations of the same SKUs (the pool-boundary rule).
+_CURRENT_AT = (
+    "WITH judged(sku, location) AS (VALUES {pairs}) "
+    + _CURRENT_FROM.format(keys="judged j CROSS JOIN ")
+    + f"c.system IN {_IN_COMPARED} AND c.sku = j.sku AND c.location = j.location")
+_STOREFRONT = _CURRENT_FROM.format(keys="") + "c.system = 'storefront' AND c.sku IN ({marks})"
 _HISTORY = (
     "SELECT system, location, sku, on_hand, available, allocated, in_transit, updated_at,"
     f" read_at FROM count_history WHERE system IN {_IN_COMPARED} AND sku = ?"
@@ -138,7 +147,17 @@ def sku_facts_many(engine: Engine, skus: list[str],
             items = {row[0]: row[1:] for row in read.rows(
                 f"SELECT sku, name, pack FROM item WHERE sku IN ({marks})", *batch)}
             grouped: dict[str, tuple[list, list, list]] = {sku: ([], [], []) for sku in batch}
-            for row in read.rows(_CURRENT.replace("c.sku = ?", f"c.sku IN ({marks})"), *batch):
+            if locations is None:
+                current = read.rows(_CURRENT.replace("c.sku = ?", f"c.sku IN ({marks})"), *batch)
+            else:
+                current = [row for row in read.rows(_STOREFRONT.format(marks=marks), *batch)
+                           if row[1] not in locations[row[2]]]
+                keys = [(sku, location) for sku in batch for location in locations[sku]]
+                for at in range(0, len(keys), BATCH):
+                    pairs = keys[at:at + BATCH]
+                    current += read.rows(_CURRENT_AT.format(pairs=", ".join(["(?, ?)"] * len(
+                        pairs))), *(value for pair in pairs for value in pair))
+            for row in current:
                 grouped[row[2]][0].append(row)
             history_sql = _HISTORY.replace("sku = ?", f"sku IN ({marks})").replace(
                 " LIMIT ?", "")
@@ -151,7 +170,6 @@ def sku_facts_many(engine: Engine, skus: list[str],
             for sku, (current, history, events) in grouped.items():
                 if locations is not None:
                     here = locations[sku]
-                    current = [r for r in current if r[1] in here or r[0] == "storefront"]
                     history = [r for r in history if r[1] in here]
                     events = [r for r in events if r[3] in here]
                 result[sku] = _facts(sku, items.get(sku), current, history, events, shared)

@@ -54,22 +54,6 @@ def bulk_insert(
         conn.exec_driver_sql(sql, rows)
 
 
-def insert_returning(conn: Connection, table: Table, columns: Sequence[str],
-                     rows: Sequence[tuple], returning: Sequence[str]) -> list[tuple]:
-    """Insert `rows` (tuples in `columns`, all new) and give back the `returning` columns
-    of each (the ids the database chose), in no particular order."""
-    if not rows:
-        return []
-    if conn.dialect.name != "sqlite":
-        stmt = table.insert().returning(*(table.c[name] for name in returning))
-        return [tuple(row) for row in conn.execute(stmt, [dict(zip(columns, row, strict=True))
-                                                          for row in rows])]
-    sql, order = _compiled("sqlite", table, tuple(columns), (), None, (), "always")
-    quote = conn.dialect.identifier_preparer.quote
-    return _insert_values(conn, sql, len(order), _with_defaults(table, columns, order, rows),
-                          " RETURNING " + ", ".join(quote(name) for name in returning))
-
-
 def _with_defaults(table: Table, columns: Sequence[str], order: tuple[str, ...],
                    rows: Sequence[tuple]) -> Sequence[tuple]:
     """SQLAlchemy adds placeholders for columns with scalar defaults: rows get them."""
@@ -85,25 +69,19 @@ def _with_defaults(table: Table, columns: Sequence[str], order: tuple[str, ...],
 _LADDER = (1000, 500, 250, 125, 64, 32, 16, 8, 4, 2, 1)
 
 
-def _insert_values(conn: Connection, sql: str, width: int, rows: Sequence[tuple],
-                   returning: str = "") -> list[tuple]:
+def _insert_values(conn: Connection, sql: str, width: int, rows: Sequence[tuple]) -> None:
     """`rows` through `sql` (a one-row INSERT) as a few multi-row statements, in order (a
     key given twice in one statement is upserted twice, the last row winning, as with
-    executemany); with a RETURNING clause, what it returned."""
+    executemany)."""
     most = _max_rows(conn, width)
     chain = itertools.chain.from_iterable
-    at, left, returned = 0, len(rows), []
+    at, left = 0, len(rows)
     for size in _LADDER:
         if size > most:
             continue
         while left >= size:
-            part = rows[at:at + size]
-            result = conn.exec_driver_sql(_multi_row(sql, width, size) + returning,
-                                          tuple(chain(part)))
-            if returning:
-                returned += result.fetchall()
+            conn.exec_driver_sql(_multi_row(sql, width, size), tuple(chain(rows[at:at + size])))
             at, left = at + size, left - size
-    return returned
 
 
 def _max_rows(conn: Connection, width: int) -> int:

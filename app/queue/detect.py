@@ -89,6 +89,7 @@ _JUDGED_UP_TO = text(
 _UNMAPPED = text("SELECT system, external_id, name, rows FROM location_ref"
                  " WHERE code IS NULL AND rows > 0")
 SKU_BATCH = 1000  # SKUs whose facts are in memory at once (bounded on a full refresh)
+IN_FLIGHT = 3  # batches judged and not yet written
 JUDGED, RULES = "detect.judged_run", "detect.rules"  # Meta keys
 
 
@@ -155,15 +156,16 @@ def _per_key(engine: Engine, config: Config, now: int, scope: dict, outcome: Out
                   on_reopen=lambda c, item_id, key: _recurrence(c, config, item_id, key, now,
                                                                 outcome))
 
-    # A batch is written on a helper thread while the next one is judged: the writes spend
-    # most of their time in SQLite (indexes, the trigram index), which runs without the
-    # GIL. One batch in flight keeps the writes in order and memory bounded.
+    # A batch is written on a helper thread while the next ones are judged: the writes
+    # spend most of their time in SQLite (indexes, the trigram index), which runs without
+    # the GIL. One thread writes them in order; a few batches in flight absorb the batches
+    # that are slower to write than to judge, and keep memory bounded.
     writing: list[Future] = []
 
     def settle(found: dict[str, Candidate], skus) -> None:
         keys = set().union(*(examined.pop(sku, ()) for sku in skus))
-        if writing:
-            writing.pop().result()
+        if len(writing) == IN_FLIGHT:
+            writing.pop(0).result()
         writing.append(helpers("detect-writes").submit(write, found, keys))
 
     rules = Rules(config.thresholds(), dict(config.settings.owners), frozenset(config.systems))
@@ -172,7 +174,8 @@ def _per_key(engine: Engine, config: Config, now: int, scope: dict, outcome: Out
         batch = {sku: by_sku[sku] for sku in skus[start:start + SKU_BATCH]}
         settle(judge(engine, rules, batch, now), batch)
     settle({}, list(examined))  # in scope, but the triage saw nothing there: all clear
-    writing.pop().result()
+    for future in writing:
+        future.result()
 
 
 def _whole_systems(engine: Engine, config: Config, now: int, outcome: Outcome) -> None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, Integer, String, bindparam, case, insert, literal, select, update
 
 from app.cache.models import QueueAudit, QueueItem
-from app.cache.upsert import bulk_insert, insert_returning
+from app.cache.upsert import bulk_insert
 from app.clock import iso
 from app.queue.candidates import Candidate
 
@@ -54,6 +54,14 @@ _REOPEN = update(_T).where(_T.c.id == bindparam("_id")).values(
     status="open", opened_at=bindparam("_at"), seen_at=bindparam("_at"), closed_at=None,
     note=None, snoozed_until=None, summary=bindparam("_summary"),
     evidence=bindparam("_evidence"), recurrences=_T.c.recurrences + 1)
+# The new exceptions' "opened" audit rows, written set-based: fetching the ids of a
+# thousand new rows (RETURNING) is a thousand steps, each giving the GIL away and waiting
+# to get it back from the judging thread.
+_OPENED = insert(QueueAudit).from_select(
+    ["exception_id", "at", "actor", "action", "note"],
+    select(_T.c.id, bindparam("at", type_=Integer()), literal(REFRESH, String()),
+           literal("opened", String()), _T.c.summary).where(
+        _T.c.key.in_(bindparam("keys", expanding=True))))
 _CLEAR = update(_T).where(_T.c.id == bindparam("_id")).values(
     status="cleared", closed_at=bindparam("_at"), snoozed_until=None)
 
@@ -91,8 +99,10 @@ def apply(conn: Connection, found: dict[str, Candidate], in_scope: Callable[[str
             back.append((values, key))
     gone = [{"_id": row.id, "_at": now} for key, row in existing.items()
             if key not in found and row.status in ACTIVE and in_scope(key)]
-    audits = [_audit(item_id, now, "opened", found[key].summary)
-              for item_id, key in insert_returning(conn, _T, _NEW, new, ("id", "key"))]
+    bulk_insert(conn, _T, _NEW, new)
+    for start in range(0, len(new), 500):
+        conn.execute(_OPENED, {"at": now, "keys": [row[0] for row in new[start:start + 500]]})
+    audits = []
     if seen:
         conn.execute(_SEEN, seen)
         conn.execute(_RESUMMARY, seen)
