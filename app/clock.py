@@ -40,14 +40,22 @@ def parse_iso(text: str) -> datetime:
     return parsed
 
 
-# iso and clock_text are remembered: the detectors format the same few run and update
-# times for thousands of keys a refresh, and strftime is the costly part.
+# iso, its hour part and clock_text are remembered: the detectors format thousands of run
+# and update times a refresh, many alike and most a few hours apart, and strftime is the
+# costly part.
 @lru_cache(maxsize=4096)
 def iso(epoch: float | None) -> str | None:
     """Epoch seconds to the contract's ISO form, e.g. 2026-11-30T15:00:05Z."""
     if epoch is None:
         return None
-    return datetime.fromtimestamp(int(epoch), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    seconds = int(epoch)
+    minute, second = divmod(seconds % 3600, 60)
+    return f"{_iso_hour(seconds // 3600)}:{minute:02d}:{second:02d}Z"
+
+
+@lru_cache(maxsize=4096)
+def _iso_hour(hour: int) -> str:
+    return datetime.fromtimestamp(hour * 3600, UTC).strftime("%Y-%m-%dT%H")
 
 
 def age_text(seconds: float) -> str:

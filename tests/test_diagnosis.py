@@ -4,6 +4,7 @@ owners, summaries, handoffs and last known good. Pure data: no database, network
 
 from __future__ import annotations
 
+import random
 from dataclasses import replace
 
 import pytest
@@ -527,3 +528,16 @@ def test_lkg_never_agreed_diverges_when_all_were_first_seen():
 def test_lkg_without_erp_does_not_call_a_gap_agreement():
     history = [version("wms", 10, 100), version("storefront", 3, 100)]
     assert last_known_good(history, TH).diverged_at is not None
+
+
+def test_iso_matches_strftime_across_hours_and_before_1970():
+    from datetime import UTC, datetime
+
+    from app.clock import iso
+
+    draws = random.Random(3)
+    for epoch in [0, -1, -3601, 1796050800, 1796050800.9, *(
+            draws.randint(-10**9, 4 * 10**9) for _ in range(20_000))]:
+        expected = datetime.fromtimestamp(int(epoch), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        assert iso(epoch) == expected
+    assert iso(None) is None

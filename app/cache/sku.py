@@ -30,13 +30,11 @@ _CURRENT_FROM = (
     " LEFT JOIN sku_check s ON s.system = c.system AND s.sku = c.sku WHERE ")
 _CURRENT = _CURRENT_FROM.format(keys="") + f"c.system IN {_IN_COMPARED} AND c.sku = ?"
 # The detectors' keys, joined in: three seeks per key instead of every location's rows
-# (a plain row-value IN scans the whole system here), and the storefront's other
-# locations of the same SKUs (the pool-boundary rule).
+# (a plain row-value IN scans the whole system here).
 _CURRENT_AT = (
     "WITH judged(sku, location) AS (VALUES {pairs}) "
     + _CURRENT_FROM.format(keys="judged j CROSS JOIN ")
     + f"c.system IN {_IN_COMPARED} AND c.sku = j.sku AND c.location = j.location")
-_STOREFRONT = _CURRENT_FROM.format(keys="") + "c.system = 'storefront' AND c.sku IN ({marks})"
 _HISTORY = (
     "SELECT system, location, sku, on_hand, available, allocated, in_transit, updated_at,"
     f" read_at FROM count_history WHERE system IN {_IN_COMPARED} AND sku = ?"
@@ -130,15 +128,14 @@ def sku_facts(engine: Engine, sku: str) -> SkuFacts:
 BATCH = 500  # SKUs per IN list: well under every driver's parameter limit
 
 
-def sku_facts_many(engine: Engine, skus: list[str],
+def sku_facts_many(conn: Connection, skus: list[str],
                    locations: Mapping[str, Collection[str]] | None = None
                    ) -> dict[str, SkuFacts]:
     """The facts of many SKUs in a few batched queries (the detectors' bulk path; the
-    whole history of each, no per-SKU limits). With `locations` (SKU → locations), only
-    what judging there needs: those locations' rows, history and events, and the
-    storefront's rows elsewhere (the pool-boundary rule looks at its other locations)."""
+    whole history of each, no per-SKU limits), in the caller's transaction. With
+    `locations` (SKU → locations), only those locations' rows, history and events."""
     result: dict[str, SkuFacts] = {}
-    with engine.connect() as conn, conn.begin():
+    if True:
         read = _Reader(conn)
         shared = _shared(read)
         for start in range(0, len(skus), BATCH):
@@ -150,9 +147,7 @@ def sku_facts_many(engine: Engine, skus: list[str],
             if locations is None:
                 current = read.rows(_CURRENT.replace("c.sku = ?", f"c.sku IN ({marks})"), *batch)
             else:
-                current = [row for row in read.rows(_STOREFRONT.format(marks=marks), *batch)
-                           if row[1] not in locations[row[2]]]
-                keys = [(sku, location) for sku in batch for location in locations[sku]]
+                current, keys = [], [(sku, at) for sku in batch for at in locations[sku]]
                 for at in range(0, len(keys), BATCH):
                     pairs = keys[at:at + BATCH]
                     current += read.rows(_CURRENT_AT.format(pairs=", ".join(["(?, ?)"] * len(

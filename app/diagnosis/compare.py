@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from app.diagnosis.evidence import Thresholds
+from app.diagnosis.evidence import Evidence, Thresholds
 from app.records import Observation
 
 UPSTREAM = ("wms", "erp")
@@ -54,8 +54,27 @@ def pair_gaps(counts: Mapping[str, Observation], pair: tuple[str, str],
 
 def drift(counts: Mapping[str, Observation], th: Thresholds) -> tuple[list[Gap], list[Gap]]:
     """The real gaps upstream and downstream (definition gaps left out)."""
-    return tuple([g for g in pair_gaps(counts, pair, th) if g.in_transit_of is None]
-                 for pair in (UPSTREAM, DOWNSTREAM))
+    return _real(pair_gaps(counts, UPSTREAM, th)), _real(pair_gaps(counts, DOWNSTREAM, th))
+
+
+def gaps_of(ev: Evidence, th: Thresholds) -> tuple[list[Gap], list[Gap]]:
+    """Every gap upstream and downstream at the evidence's location, worked out once for
+    the several rules that ask (the detectors judge thousands of keys a refresh)."""
+    found = ev.memo.get(th)
+    if found is None:
+        found = ev.memo[th] = (pair_gaps(ev.counts, UPSTREAM, th),
+                               pair_gaps(ev.counts, DOWNSTREAM, th))
+    return found
+
+
+def drift_of(ev: Evidence, th: Thresholds) -> tuple[list[Gap], list[Gap]]:
+    """`drift` at the evidence's location."""
+    upstream, downstream = gaps_of(ev, th)
+    return _real(upstream), _real(downstream)
+
+
+def _real(gaps: list[Gap]) -> list[Gap]:
+    return [g for g in gaps if g.in_transit_of is None]
 
 
 def agreeing(counts: Mapping[str, Observation], th: Thresholds) -> bool:
@@ -65,13 +84,13 @@ def agreeing(counts: Mapping[str, Observation], th: Thresholds) -> bool:
     return not upstream and not downstream
 
 
-def any_gap(counts: Mapping[str, Observation], th: Thresholds) -> bool:
+def any_gap(ev: Evidence, th: Thresholds) -> bool:
     """Any compared number differs, before normalizing pool definitions (a cheap test
     that no count rule can fire when it is False)."""
-    if any(pair_gaps(counts, pair, th) for pair in (UPSTREAM, DOWNSTREAM)):
+    if any(gaps_of(ev, th)):
         return True
-    wms, shop = counts.get("wms"), counts.get("storefront")
-    return "erp" not in counts and wms is not None and shop is not None and \
+    wms, shop = ev.counts.get("wms"), ev.counts.get("storefront")
+    return "erp" not in ev.counts and wms is not None and shop is not None and \
         th.agree(wms.available, shop.available) is False
 
 

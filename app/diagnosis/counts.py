@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from app.clock import clock_text, span_text
 from app.diagnosis.catalogue import CATALOGUE
-from app.diagnosis.compare import DOWNSTREAM, UPSTREAM, drift, pair_gaps
+from app.diagnosis.compare import DOWNSTREAM, UPSTREAM, drift_of, gaps_of
 from app.diagnosis.evidence import LABELS, Evidence, Finding, Thresholds
 
 TIMES = {2: "twice", 3: "three times"}
@@ -40,7 +40,7 @@ def _since(ev: Evidence, systems: tuple[str, ...]) -> str:
 
 
 def drift_findings(ev: Evidence, th: Thresholds) -> list[Finding]:
-    upstream, downstream = drift(ev.counts, th)
+    upstream, downstream = drift_of(ev, th)
     if upstream and downstream:
         systems = ("wms", "erp", "storefront")
         cause, clause = _timing(ev, systems, th)
@@ -66,6 +66,15 @@ def drift_findings(ev: Evidence, th: Thresholds) -> list[Finding]:
                 f"{clause}; {other}.")
         return [make("downstream-drift", text, cause=cause, systems=DOWNSTREAM)]
     return []
+
+
+def looks_elsewhere(ev: Evidence) -> bool:
+    """Whether `stock_findings` looks at the SKU's other locations (`ev.siblings`): the
+    storefront shows none here while the WMS and the ERP pool hold some. The detectors
+    read other locations only for such keys."""
+    wms, erp, shop = (ev.counts.get(s) for s in ("wms", "erp", "storefront"))
+    return wms is not None and erp is not None and shop is not None and \
+        shop.available == 0 and (wms.available or 0) > 0 and (erp.available or 0) > 0
 
 
 def stock_findings(ev: Evidence, th: Thresholds) -> list[Finding]:
@@ -99,8 +108,8 @@ def stock_findings(ev: Evidence, th: Thresholds) -> list[Finding]:
 
 def pool_definition(ev: Evidence, th: Thresholds) -> list[Finding]:
     findings = []
-    for pair in (UPSTREAM, DOWNSTREAM):
-        for gap in pair_gaps(ev.counts, pair, th):
+    for pair, gaps in zip((UPSTREAM, DOWNSTREAM), gaps_of(ev, th), strict=True):
+        for gap in gaps:
             if gap.in_transit_of is None:
                 continue
             a, b = (LABELS[s] for s in pair)
@@ -157,9 +166,8 @@ def ghost_reservation(ev: Evidence, th: Thresholds) -> list[Finding]:
 
 
 def uom_mismatch(ev: Evidence, th: Thresholds) -> list[Finding]:
-    factors = tuple(dict.fromkeys(f for f in (ev.pack, *th.pack_factors) if f and f > 1))
     for pair in (UPSTREAM, DOWNSTREAM, ("wms", "storefront")):
-        first, second = (ev.counts.get(s) for s in pair)
+        first, second = ev.counts.get(pair[0]), ev.counts.get(pair[1])
         if first is None or second is None:
             continue
         for name in ("on_hand", "available"):
@@ -167,16 +175,18 @@ def uom_mismatch(ev: Evidence, th: Thresholds) -> list[Finding]:
             if not a or not b or a == b or th.agree(a, b):
                 continue
             big, small = max(a, b), min(a, b)
-            for factor in factors:
-                if small > 0 and big == small * factor:
-                    more, fewer = (pair[0], pair[1]) if a > b else (pair[1], pair[0])
-                    pack = " (the item's case pack)" if factor == ev.pack else ""
-                    return [make(
-                        "uom-mismatch",
-                        f"{LABELS[more]} has {big} and {LABELS[fewer]} {small} {FIELD_TEXT[name]} "
-                        f"of {ev.sku} at {ev.location}: exactly {factor}×{pack}, so one side "
-                        "counts eaches and the other cases.",
-                        handoff="->".join(pair) if pair != ("wms", "storefront") else "both",
-                        systems=pair)]
+            if small <= 0 or big % small:
+                continue
+            factor = big // small
+            if factor > 1 and (factor == ev.pack or factor in th.pack_factors):
+                more, fewer = (pair[0], pair[1]) if a > b else (pair[1], pair[0])
+                pack = " (the item's case pack)" if factor == ev.pack else ""
+                return [make(
+                    "uom-mismatch",
+                    f"{LABELS[more]} has {big} and {LABELS[fewer]} {small} {FIELD_TEXT[name]} "
+                    f"of {ev.sku} at {ev.location}: exactly {factor}×{pack}, so one side "
+                    "counts eaches and the other cases.",
+                    handoff="->".join(pair) if pair != ("wms", "storefront") else "both",
+                    systems=pair)]
     return []
 

@@ -85,6 +85,9 @@ class Evidence:
     mapped: bool = True
     messages: tuple[OpenMessage, ...] = ()
     """Open middleware errors for this SKU here (or naming no location), newest first."""
+    memo: dict = field(default_factory=dict, init=False, compare=False, repr=False)
+    """What several rules work out alike, once (app.diagnosis.compare.gaps_of); new in
+    every copy (`replace`)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,7 @@ tolerance (adjustment, receipt, shipment), or an ERP that posted one event twice
 from __future__ import annotations
 
 from app.clock import clock_text, span_text
-from app.diagnosis.compare import drift
+from app.diagnosis.compare import drift_of
 from app.diagnosis.counts import make
 from app.diagnosis.evidence import Event, Evidence, Finding, Thresholds
 
@@ -30,7 +30,7 @@ def unmatched_events(ev: Evidence, th: Thresholds) -> list[Finding]:
     wms, erp = ev.counts.get("wms"), ev.counts.get("erp")
     if wms is None or erp is None or not any(e.system == "wms" for e in ev.events):
         return []  # a number is missing, or the WMS did nothing here that could strand
-    upstream, _ = drift(ev.counts, th)
+    upstream, _ = drift_of(ev, th)
     if not upstream:
         return []  # the numbers agree: nothing was stranded
     erp_events = [e for e in ev.events if e.system == "erp"]

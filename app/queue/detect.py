@@ -170,9 +170,12 @@ def _per_key(engine: Engine, config: Config, now: int, scope: dict, outcome: Out
 
     rules = Rules(config.thresholds(), dict(config.settings.owners), frozenset(config.systems))
     skus = sorted(by_sku)
-    for start in range(0, len(skus), SKU_BATCH):
-        batch = {sku: by_sku[sku] for sku in skus[start:start + SKU_BATCH]}
-        settle(judge(engine, rules, batch, now), batch)
+    # One read transaction for every batch: the writes commit beside it, and a new one
+    # per batch would start each with an empty page cache.
+    with engine.connect() as conn, conn.begin():
+        for start in range(0, len(skus), SKU_BATCH):
+            batch = {sku: by_sku[sku] for sku in skus[start:start + SKU_BATCH]}
+            settle(judge(conn, rules, batch, now), batch)
     settle({}, list(examined))  # in scope, but the triage saw nothing there: all clear
     for future in writing:
         future.result()

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection
 
 from app.cache.sku import sku_facts_many
 from app.diagnosis import RULES, diagnose
 from app.diagnosis.catalogue import CATALOGUE, ORDER_CODES, SYSTEM_WIDE
 from app.diagnosis.compare import any_gap
+from app.diagnosis.counts import looks_elsewhere
 from app.diagnosis.evidence import Thresholds
 from app.diagnosis.messages import failed_messages
 from app.diagnosis.sync import stale_sources, throttled_syncs, unmapped_location
@@ -36,11 +37,24 @@ class Rules:
     systems: frozenset[str]  # the configured ones
 
 
-def judge(engine: Engine, rules: Rules, batch: dict[str, list[str]], now: int
+def judge(conn: Connection, rules: Rules, batch: dict[str, list[str]], now: int
           ) -> dict[str, Candidate]:
     """Every per-key finding at the given locations of each SKU (SKU → locations)."""
-    th, found = rules.thresholds, {}
-    facts_of = sku_facts_many(engine, sorted(batch), batch)
+    found: dict[str, Candidate] = {}
+    # Each key's own rows first; a key whose rules look at the SKU's other locations is
+    # judged again with every location's (a few: pool-boundary's shape is rare).
+    elsewhere = _judge(rules, sku_facts_many(conn, sorted(batch), batch), batch, now, found,
+                       partial=True)
+    if elsewhere:
+        _judge(rules, sku_facts_many(conn, sorted(elsewhere)), elsewhere, now, found)
+    return found
+
+
+def _judge(rules: Rules, facts_of: dict, batch: dict[str, list[str]], now: int,
+           found: dict[str, Candidate], partial: bool = False) -> dict[str, list[str]]:
+    """Judge the keys into `found`; with `partial` facts (the keys' own locations only),
+    those whose rules look elsewhere are left out and returned (SKU → locations)."""
+    th, elsewhere = rules.thresholds, {}
     # The SKUs of a batch share one read of the systems and their runs.
     systems = system_states(next(iter(facts_of.values())), rules.systems) if facts_of else {}
     for sku, facts in facts_of.items():
@@ -48,12 +62,14 @@ def judge(engine: Engine, rules: Rules, batch: dict[str, list[str]], now: int
         for location in batch[sku]:
             if location not in facts.locations:
                 continue  # an unmapped location is judged as a whole, by the detectors
-            if not any_gap(grouped.get(location, {}), th) and not any(
-                    e.location == location for e in facts.events):
-                continue  # equal numbers and no trail: no rule can find anything
             ev, _ = evidence_at(facts, location, grouped, systems, now)
+            if not ev.events and not any_gap(ev, th):
+                continue  # equal numbers and no trail: no rule can find anything
+            if partial and looks_elsewhere(ev):
+                elsewhere.setdefault(sku, []).append(location)
+                continue
             for finding in diagnose(ev, th, rules.owners, _KEY_RULES):
                 if finding.code in PER_KEY:
                     candidate = from_finding(finding, ev)
                     found[candidate.key] = candidate
-    return found
+    return elsewhere
