@@ -52,27 +52,24 @@ _CHANGED_KEYS = (
     " UNION SELECT sku, location FROM count_gone WHERE run_id > :judged"
     " UNION SELECT sku, location FROM inventory_event WHERE run_id > :judged OR at >= :recent")
 # One pass over the changed keys (materialized once) gives two kinds of rows:
-# - 'judge': the keys the rules must see. Triage in SQL, so a full refresh never brings
-#   every key into Python: a changed key goes on to the rules only if it has an inventory
-#   trail or its systems' numbers differ at all (tolerances and pool definitions are the
-#   rules' business; this is a superset of `any_gap`, which compares available across the
-#   systems and on-hand WMS/ERP);
+# - 'judge': the keys the rules must see (each is read for judging anyway, so a key whose
+#   numbers agree costs no more there than a test for it here would);
 # - 'scope': the per-key exceptions at changed keys, which this run updates or clears.
 # Both cost in proportion to what changed, not to the size of the catalogue or the queue.
 _JUDGE_AND_SCOPE = text(
     f"WITH changed(sku, location) AS MATERIALIZED ({_CHANGED_KEYS})"
-    " SELECT 'judge', k.sku, k.location FROM changed k WHERE EXISTS (SELECT 1"
-    "   FROM inventory_event e WHERE e.sku = k.sku AND e.location = k.location)"
-    f" OR (SELECT {_DIFFER} FROM count_current WHERE system IN {_SYSTEMS}"
-    "   AND sku = k.sku AND location = k.location)"
+    " SELECT 'judge', sku, location FROM changed"
     " UNION ALL SELECT 'scope', q.key, q.sku FROM changed k JOIN exception q"
     "   ON q.sku = k.sku AND q.location = k.location WHERE q.code IN :codes"
 ).bindparams(bindparam("codes", expanding=True))
-# Judging everything again (a first refresh, new rules): the same triage as one sorted
-# pass over every count, which beats seeking three rows for each of the 400k keys of a big
-# catalogue; and every per-key exception is in scope, including those at keys no system
-# counts any more. (Between two judgings a key can only lose its last row through a full
-# read's promotion, which count_gone records, or a new mapping, which is new rules.)
+# Judging everything again (a first refresh, new rules): a triage in SQL, so a full
+# judging never brings every key into Python. One sorted pass over every count (which
+# beats seeking three rows for each of the 400k keys of a big catalogue) keeps the keys
+# with an inventory trail or numbers that differ at all (a superset of `any_gap`:
+# tolerances and pool definitions are the rules' business). Every per-key exception is
+# in scope, including those at keys no system counts any more. (Between two judgings a
+# key can only lose its last row through a full read's promotion, which count_gone
+# records, or a new mapping, which is new rules.)
 _EVERY_SUSPECT = text(
     f"SELECT sku, location FROM count_current WHERE system IN {_SYSTEMS}"
     f" GROUP BY sku, location HAVING {_DIFFER}"
