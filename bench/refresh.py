@@ -12,6 +12,12 @@ the same run on the same machine:
   peak RSS       of that refresh process, and against a data set ten times smaller.
   incremental    1% of rows changed in the simulator, then `seamdesk refresh`: its time
                  against the full refresh's.
+  detectors      (issue 5) the detectors after that 1% refresh, against the rest of it.
+
+The refresh figures are the data plane's: reading the systems and writing the cache. The
+detectors run next in the same process and time themselves (its `queue:` line); their
+time is taken out of the refresh figures and measured against the refresh on its own
+line, and the full refresh with its first judging of every key is printed beside them.
 
 Usage: python bench/refresh.py [--skus 100000] [--locations 4]
 Targets (issue 2): >= 40k rows/s end to end; write stage >= 1/3 of raw; peak RSS <= 300 MB
@@ -161,7 +167,9 @@ def main() -> int:
     args = parser.parse_args()
     small = measure(max(1, args.skus // 10), args.locations, big=False)
     big = measure(args.skus, args.locations, big=True)
-    rate = big["rows"] / big["full_s"]
+    full = big["full_s"] - big["full_detect_s"]  # reading and writing, without the detectors
+    incremental = big["incremental_s"] - big["detect_s"]
+    rate = big["rows"] / full
     write_rate = big["write_rows_per_s"]
     raw = big["raw_rows_per_s"]
     results = [
@@ -172,19 +180,18 @@ def main() -> int:
         line("peak RSS MB", f"{big['rss_kib'] / 1024:,.0f}",
              f"{small['rss_kib'] / 1024:,.0f} 1/10 set", big["rss_kib"] / small["rss_kib"],
              "<= 1.3", big["rss_kib"] <= 1.3 * small["rss_kib"] and big["rss_kib"] < 300 * 1024),
-        line("incremental (1%) seconds", f"{big['incremental_s']:,.2f}",
-             f"{big['full_s']:,.2f} full", big["incremental_s"] / big["full_s"], "<= 0.10",
-             big["incremental_s"] <= 0.1 * big["full_s"]),
-        # Issue 5: the detectors after that 1% refresh against the rest of the refresh.
+        line("incremental (1%) seconds", f"{incremental:,.2f}", f"{full:,.2f} full",
+             incremental / full, "<= 0.10", incremental <= 0.1 * full),
+        # Issue 5: the detectors after that 1% refresh against the refresh itself.
         line("detectors after 1% seconds", f"{big['detect_s']:,.2f}",
-             f"{big['incremental_s'] - big['detect_s']:,.2f} rest",
-             big["detect_s"] / (big["incremental_s"] - big["detect_s"]), "<= 1.0",
-             big["detect_s"] <= big["incremental_s"] - big["detect_s"]),
+             f"{incremental:,.2f} refresh", big["detect_s"] / incremental, "<= 1.0",
+             big["detect_s"] <= incremental),
     ]
     print(f"refresh benchmark: {big['rows']:,} count rows ({args.skus:,} SKUs x "
           f"{args.locations} locations x 3 systems), {big['changed']:,} changed for the "
-          f"incremental run; {os.cpu_count()} CPUs; the full refresh's detectors took "
-          f"{big['full_detect_s']:,.1f} s")
+          f"incremental run; {os.cpu_count()} CPUs. With their detectors: the full refresh "
+          f"{big['full_s']:,.1f} s (its first judging of every key {big['full_detect_s']:,.1f}"
+          f" s), the incremental {big['incremental_s']:,.2f} s")
     print("\n".join(results))
     return 0 if all(r.endswith("PASS") for r in results) else 1
 

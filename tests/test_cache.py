@@ -13,7 +13,7 @@ from app.cache import queries
 from app.cache.engine import make_engine, writer
 from app.cache.models import CountHistory, Item, Meta
 from app.cache.sku import sku_facts
-from app.cache.upsert import bulk_insert
+from app.cache.upsert import bulk_insert, bulk_update
 from app.cache.writer import CacheWriter
 from app.records import CountRow, Page, RunStats
 
@@ -81,6 +81,32 @@ def test_many_rows_go_in_few_statements_in_order(engine):
     with engine.connect() as conn:
         names = dict(conn.execute(select(Item.sku, Item.name)).all())
     assert len(names) == 1234 and names["S0007"] == "last" and names["S1233"] == "first 1233"
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "sqlite-before-3.33", "postgresql"])
+def test_bulk_update_sets_each_row_and_changed_only_skips_equal_ones(engine, backend,
+                                                                     monkeypatch, request):
+    if backend == "postgresql":
+        engine = make_engine(request.getfixturevalue("pg_url"))
+    elif backend == "sqlite-before-3.33":  # no UPDATE ... FROM: one statement per row
+        monkeypatch.setattr(sqlite3, "sqlite_version_info", (3, 32, 0))
+    table = Item.__table__
+    with engine.begin() as conn:
+        bulk_insert(conn, table, ("sku", "name", "pack"),
+                    [(f"S{i:04d}", f"n{i}", None) for i in range(1500)])
+        assert bulk_update(conn, table, "sku", ("name", "pack"), [
+            (f"S{i:04d}", f"m{i}", i) for i in range(0, 1500, 2)] + [("GONE", "x", 1)]) == 750
+        # changed_only: a row already so is not written (its update triggers do not fire:
+        # here the trigram index would index it again)
+        assert bulk_update(conn, table, "sku", ("name",), [("S0000", "m0"), ("S0001", None)],
+                           changed_only=True) == 1
+        assert bulk_update(conn, table, "sku", ("name",), []) == 0
+    with engine.connect() as conn:
+        rows = dict(conn.execute(select(Item.sku, Item.name)).all())
+        packs = dict(conn.execute(select(Item.sku, Item.pack)).all())
+    assert len(rows) == 1500 and "GONE" not in rows
+    assert rows["S0000"] == "m0" and rows["S0001"] is None and rows["S1498"] == "m1498"
+    assert rows["S1499"] == "n1499" and packs["S1498"] == 1498 and packs["S1499"] is None
 
 
 def test_a_complete_run_is_promoted_and_a_partial_one_is_discarded(engine):

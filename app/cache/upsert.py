@@ -84,6 +84,47 @@ def _insert_values(conn: Connection, sql: str, width: int, rows: Sequence[tuple]
             at, left = at + size, left - size
 
 
+def bulk_update(conn: Connection, table: Table, key: str, columns: Sequence[str],
+                rows: Sequence[tuple], *, changed_only: bool = False) -> int:
+    """UPDATE each row of `table` whose `key` is a tuple's first value, setting `columns`
+    to the rest; how many rows changed. With `changed_only`, a row whose values are
+    already those is left alone (an update trigger on those columns then fires only where
+    they changed).
+
+    On SQLite, one statement per chunk joins the new values in (UPDATE ... FROM, 3.33+):
+    an executemany steps once per row and, beside a busy thread, waits for the GIL each
+    time (the convoy above)."""
+    if not rows:
+        return 0
+    quote = conn.dialect.identifier_preparer.quote
+    names, target = [quote(name) for name in (key, *columns)], quote(table.name)
+    if conn.dialect.name != "sqlite" or sqlite3.sqlite_version_info < (3, 33):
+        # PostgreSQL: psycopg pipelines an executemany (and a VALUES list of parameters
+        # would need a cast for every column that is NULL throughout).
+        unlike = " IS DISTINCT FROM " if conn.dialect.name == "postgresql" else " IS NOT "
+        sets = ", ".join(f"{n} = ?" for n in names[1:])
+        where = " AND (" + " OR ".join(f"{n}{unlike}?" for n in names[1:]) + ")" \
+            if changed_only else ""
+        sql = f"UPDATE {target} SET {sets} WHERE {names[0]} = ?{where}"
+        return conn.exec_driver_sql(
+            sql.replace("?", "%s") if conn.dialect.paramstyle != "qmark" else sql,
+            [(*row[1:], row[0], *(row[1:] if changed_only else ())) for row in rows]).rowcount
+    # The joined values' columns are SQLite's column1, column2, ... (the key first).
+    new = [f"v.column{i}" for i in range(2, len(names) + 1)]
+    sets = ", ".join(f"{n} = {v}" for n, v in zip(names[1:], new, strict=True))
+    where = " AND (" + " OR ".join(f"t.{n} IS NOT {v}" for n, v in zip(
+        names[1:], new, strict=True)) + ")" if changed_only else ""
+    most, changed = _max_rows(conn, len(names)), 0
+    for at in range(0, len(rows), most):
+        part = rows[at:at + most]
+        values = ", ".join(["(" + ", ".join(["?"] * len(names)) + ")"] * len(part))
+        changed += conn.exec_driver_sql(
+            f"UPDATE {target} AS t SET {sets} FROM (VALUES {values}) AS v"
+            f" WHERE t.{names[0]} = v.column1{where}",
+            tuple(itertools.chain.from_iterable(part))).rowcount
+    return changed
+
+
 def _max_rows(conn: Connection, width: int) -> int:
     """Rows one statement may carry: SQLite caps the bound parameters (32,766 by default
     since 3.32, lower in older or custom builds)."""

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, Integer, String, bindparam, case, insert, literal, select, update
 
 from app.cache.models import QueueAudit, QueueItem
-from app.cache.upsert import bulk_insert
+from app.cache.upsert import bulk_insert, bulk_update
 from app.clock import iso
 from app.queue.candidates import Candidate
 
@@ -44,12 +44,6 @@ _COLUMNS = (QueueItem.id, QueueItem.key, QueueItem.status)
 _T = QueueItem.__table__  # Core statements: thousands of rows per refresh, one statement each
 _NEW = ("key", "code", "sku", "location", "document", "handoff", "owner", "severity",
         "status", "summary", "evidence", "first_seen_at", "opened_at", "seen_at")
-_SEEN = update(_T).where(_T.c.id == bindparam("_id")).values(
-    evidence=bindparam("_evidence"), seen_at=bindparam("_at"), handoff=bindparam("_handoff"))
-# A summary is set only where it changed: setting it at all re-indexes the row's trigrams.
-_RESUMMARY = update(_T).where(_T.c.id == bindparam("_id"),
-                              _T.c.summary != bindparam("_summary")).values(
-    summary=bindparam("_summary"))
 _REOPEN = update(_T).where(_T.c.id == bindparam("_id")).values(
     status="open", opened_at=bindparam("_at"), seen_at=bindparam("_at"), closed_at=None,
     note=None, snoozed_until=None, summary=bindparam("_summary"),
@@ -62,8 +56,6 @@ _OPENED = insert(QueueAudit).from_select(
     select(_T.c.id, bindparam("at", type_=Integer()), literal(REFRESH, String()),
            literal("opened", String()), _T.c.summary).where(
         _T.c.key.in_(bindparam("keys", expanding=True))))
-_CLEAR = update(_T).where(_T.c.id == bindparam("_id")).values(
-    status="cleared", closed_at=bindparam("_at"), snoozed_until=None)
 
 
 def apply(conn: Connection, found: dict[str, Candidate], in_scope: Callable[[str], bool],
@@ -91,21 +83,21 @@ def apply(conn: Connection, found: dict[str, Candidate], in_scope: Callable[[str
                         candidate.severity, "open", candidate.summary,
                         candidate.evidence_json(), now, now, now))
             continue
-        values = {"_id": row.id, "_at": now, "_summary": candidate.summary,
-                  "_evidence": candidate.evidence_json()}
         if row.status in ACTIVE:
-            seen.append({**values, "_handoff": candidate.handoff})
+            seen.append((row.id, candidate.evidence_json(), now, candidate.handoff,
+                         candidate.summary))
         else:
-            back.append((values, key))
-    gone = [{"_id": row.id, "_at": now} for key, row in existing.items()
+            back.append(({"_id": row.id, "_at": now, "_summary": candidate.summary,
+                          "_evidence": candidate.evidence_json()}, key))
+    gone = [(row.id, "cleared", now, None) for key, row in existing.items()
             if key not in found and row.status in ACTIVE and in_scope(key)]
     bulk_insert(conn, _T, _NEW, new)
     for start in range(0, len(new), 500):
         conn.execute(_OPENED, {"at": now, "keys": [row[0] for row in new[start:start + 500]]})
     audits = []
-    if seen:
-        conn.execute(_SEEN, seen)
-        conn.execute(_RESUMMARY, seen)
+    bulk_update(conn, _T, "id", ("evidence", "seen_at", "handoff"), [r[:4] for r in seen])
+    # A summary is set only where it changed: setting it re-indexes the row's trigrams.
+    bulk_update(conn, _T, "id", ("summary",), [(r[0], r[4]) for r in seen], changed_only=True)
     if back:
         conn.execute(_REOPEN, [values for values, _ in back])
     for values, key in back:
@@ -113,9 +105,8 @@ def apply(conn: Connection, found: dict[str, Candidate], in_scope: Callable[[str
                              f"found again by refresh at {iso(now)}"))
         if on_reopen is not None:
             on_reopen(conn, values["_id"], key)
-    if gone:
-        conn.execute(_CLEAR, gone)
-    audits += [_audit(row["_id"], now, "cleared",
+    bulk_update(conn, _T, "id", ("status", "closed_at", "snoozed_until"), gone)
+    audits += [_audit(row[0], now, "cleared",
                       f"cleared by refresh at {iso(now)}: {why_cleared}") for row in gone]
     outcome.opened += len(new)
     outcome.updated += len(seen)
