@@ -25,8 +25,8 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.engine import make_url
 
 from app.cache.engine import sqlite_path
-from app.cache.models import CountCurrent, InventoryEvent, Meta, OrderLineRecord, SyncRun
-from app.cache.writer import CacheWriter
+from app.cache.models import InventoryEvent, Meta, OrderLineRecord, SyncRun
+from app.cache.writer import CacheWriter, high_water
 from app.clock import Clock, system_clock
 from app.config import Config
 from app.errors import SeamdeskError
@@ -221,11 +221,7 @@ class Refresher:
                 if full or stale or orders_since is None:
                     return "full", Window()
                 return "incremental", Window(orders_since=orders_since)
-            # Rows a single-SKU re-read wrote say nothing about the others' changes.
-            sku_runs = select(SyncRun.id).where(SyncRun.system == system, SyncRun.mode == "sku")
-            counts_hw = conn.scalar(select(func.max(CountCurrent.updated_at)).where(
-                CountCurrent.system == system, CountCurrent.run_id.not_in(sku_runs),
-                CountCurrent.updated_at <= now))
+            counts_hw = high_water(conn, system, now)
             events_hw = conn.scalar(select(func.max(InventoryEvent.at)).where(
                 InventoryEvent.system == system, InventoryEvent.at <= now))
         stale_full = last_full is None or \

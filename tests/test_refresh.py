@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select
 
 from app.cache import queries
-from app.cache.models import CountCurrent, CountHistory, InventoryEvent, Item, LocationRef, SyncRun
+from app.cache.models import (
+    CountHistory,
+    InventoryEvent,
+    Item,
+    LocationRef,
+    Meta,
+    SyncRun,
+)
 from app.cache.sku import sku_facts
+from app.cache.writer import high_water
 from tests.conftest import AFTER, refresh, truth
 
 SYSTEMS = ("wms", "erp", "storefront")
@@ -80,17 +88,33 @@ async def test_incremental_refresh_reads_only_changes(config, sim, world, engine
 
 async def test_a_row_stamped_in_the_future_does_not_hide_later_changes(config, sim, world,
                                                                         engine):
+    erp, tee, cap = world.counts["erp"], ("DAL1", "TEE-BLK-M"), ("RNO1", "CAP-NVY")
+    erp[tee] = (*erp[tee][:4], AFTER + 30 * 86400)  # read from a clock a month ahead
     await refresh(config, sim, engine)
-    with engine.begin() as conn:  # as read from a vendor whose clock ran a month ahead
-        conn.execute(update(CountCurrent).where(
-            CountCurrent.system == "erp", CountCurrent.sku == "TEE-BLK-M",
-            CountCurrent.location == "DAL1").values(updated_at=AFTER + 30 * 86400))
+    with engine.connect() as conn:
+        assert high_water(conn, "erp", AFTER) < AFTER  # kept, without the month ahead
     world.set_clock(world.base_now + 3600)
-    erp, cap = world.counts["erp"], ("RNO1", "CAP-NVY")
     erp[cap] = (erp[cap][0] + 5, erp[cap][1] + 5, *erp[cap][2:4], world.base_now + 3600)
     results = await refresh(config, sim, engine)
     assert results["erp"].mode == "incremental"
     assert queries.current_counts(engine, "erp")[cap] == truth(world, "erp", config)[cap]
+
+
+async def test_a_cache_without_the_kept_mark_finds_it_in_the_rows(config, sim, world,
+                                                                  engine):
+    await refresh(config, sim, engine)
+    with engine.begin() as conn:  # as an older seamdesk left it
+        kept = high_water(conn, "erp", AFTER)
+        conn.execute(delete(Meta).where(Meta.key.like("counts.high_water.%")))
+        assert high_water(conn, "erp", AFTER) == kept
+    world.set_clock(world.base_now + 3600)
+    changed = world.mutate(0.1, seed=7)
+    results = await refresh(config, sim, engine)
+    assert {r.mode for r in results.values() if r.system in SYSTEMS} == {"incremental"}
+    assert changed <= sum(results[s].rows for s in SYSTEMS) < 50
+    with engine.connect() as conn:  # kept again (the changes are in the refresh's future)
+        assert conn.scalar(select(Meta.value).where(
+            Meta.key == "counts.high_water.erp")) == str(kept)
 
 
 async def test_unchanged_rows_add_no_history(config, sim, engine):

@@ -240,6 +240,7 @@ class CacheWriter:
                                            - (messages or 0) - (orders or 0))
                 _promote(conn, run_id, system, full)
                 if sku is None:
+                    _keep_high_water(conn, run_id, system, full, finished_at)
                     _promote_messages(conn, run_id, system, started_at)
                     _promote_orders(conn, run_id, system, full)
                 _name_items(conn, run_id, system)
@@ -282,6 +283,38 @@ class CacheWriter:
             bulk_insert(conn, Meta.__table__, ("key", "value"),
                         [("pruned_before", str(cutoff))], key=("key",))
             return result.rowcount
+
+
+HIGH_WATER = "counts.high_water"  # Meta key prefix; its system's name follows
+
+
+def high_water(conn, system: str, now: int) -> int | None:
+    """The newest update time among the system's counts, by its own clock (an incremental
+    read asks for changes since then), kept as each complete read is promoted: finding it
+    in the rows is a scan of every one of the system's counts."""
+    stored = conn.scalar(select(Meta.value).where(Meta.key == f"{HIGH_WATER}.{system}"))
+    if stored is not None:
+        return int(stored)
+    # A cache from before the mark was kept: once from the rows. Rows a single-SKU re-read
+    # wrote say nothing about the others' changes; a time in our future (a skewed clock,
+    # a typo) must not make every later read skip changes.
+    c = CountCurrent.__table__
+    sku_runs = select(SyncRun.id).where(SyncRun.system == system, SyncRun.mode == "sku")
+    return conn.scalar(select(func.max(c.c.updated_at)).where(
+        c.c.system == system, c.c.run_id.not_in(sku_runs), c.c.updated_at <= now))
+
+
+def _keep_high_water(conn, run_id: int, system: str, full: bool, now: int) -> None:
+    """After a complete read (not a single SKU's): a full read's newest time is the mark
+    (the vendor's rows may have gone back), an incremental one's raises it."""
+    s = CountStaging.__table__
+    read = conn.scalar(select(func.max(s.c.updated_at)).where(
+        s.c.run_id == run_id, s.c.updated_at <= now))
+    marks = [read] if full else [read, high_water(conn, system, now)]
+    marks = [mark for mark in marks if mark is not None]
+    if marks:
+        bulk_insert(conn, Meta.__table__, ("key", "value"),
+                    [(f"{HIGH_WATER}.{system}", str(max(marks)))], key=("key",))
 
 
 def _name_items(conn, run_id: int, system: str) -> None:
