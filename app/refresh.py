@@ -26,7 +26,7 @@ from sqlalchemy.engine import make_url
 
 from app.cache.engine import sqlite_path
 from app.cache.models import InventoryEvent, Meta, OrderLineRecord, SyncRun
-from app.cache.writer import CacheWriter, high_water
+from app.cache.writer import CacheWriter, high_water, mapping_mark, stored_mapping
 from app.clock import Clock, system_clock
 from app.config import Config
 from app.errors import SeamdeskError
@@ -193,9 +193,13 @@ class Refresher:
         settings = self.config.systems
         self.writer.register({n: (s.kind, s.source) for n, s in settings.items()},
                              {code: None for code in self.config.settings.locations})
-        self.writer.forget_remapped({n: list(self.config.location_code(n)) for n in settings})
+        self._forget_remapped()
         self.writer.abandon_interrupted(self.now())
         self.writer.clear_staging()  # under the refresh lock no run is staging: all stale
+
+    def _forget_remapped(self) -> None:
+        self.writer.forget_remapped({name: list(self.config.location_code(name))
+                                     for name in self.config.systems})
 
     def _window(self, system: str, full: bool) -> tuple[str, Window]:
         now = self.now()
@@ -222,12 +226,16 @@ class Refresher:
                     return "full", Window()
                 return "incremental", Window(orders_since=orders_since)
             counts_hw = high_water(conn, system, now)
+            # A new mapping for the system: the rows it moves (kept apart under
+            # "system:id" until now, or under a code it no longer maps) are read again.
+            mapped_as = stored_mapping(conn, system)
+            remapped = mapped_as not in (None, mapping_mark(self.config.location_code(system)))
             events_hw = conn.scalar(select(func.max(InventoryEvent.at)).where(
                 InventoryEvent.system == system, InventoryEvent.at <= now))
         stale_full = last_full is None or \
             self.now() - last_full > self.config.settings.refresh.full_every_hours * 3600
         events_since = max(history_start, (events_hw or 0) - OVERLAP_SECONDS)
-        if full or stale_full or counts_hw is None:
+        if full or stale_full or counts_hw is None or remapped:
             return "full", Window(None, events_since)
         return "incremental", Window(counts_hw - OVERLAP_SECONDS, events_since,
                                      orders_since=orders_since)
@@ -250,6 +258,7 @@ class Refresher:
         single-item queries: a run of mode 'sku' per system, promoted like any other."""
         names = [n for n in ("wms", "erp", "storefront") if n in self.config.systems]
         try:  # no _prepare: a refresh elsewhere may be staging (its rows are not ours)
+            await self._db(self._forget_remapped)
             results = list(await asyncio.gather(*(self._system(n, sku=sku) for n in names)))
             await self._detect()
             await self._db(self.writer.drop_staged, [r.run_id for r in results])
@@ -315,7 +324,7 @@ class Refresher:
         full_listing = mode == "full" and self.config.systems[system].kind not in FOLDER_KINDS
         await self._db(self.writer.finish_run, run_id, system, status=result.status,
                        finished_at=self.now(), stats=stats, full=full_listing,
-                       error=result.error, started_at=run_at, sku=sku)
+                       error=result.error, started_at=run_at, sku=sku, codes=codes)
         result.seconds = time.perf_counter() - started
         return result
 

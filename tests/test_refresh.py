@@ -137,6 +137,34 @@ async def test_a_full_refresh_drops_rows_a_system_no_longer_reports(config, sim,
     assert ("RNO1", "CAP-NVY") not in queries.current_counts(engine, "erp")
 
 
+@pytest.mark.parametrize("by", ["refresh", "reread"])
+async def test_a_location_mapped_later_is_read_again_under_its_code(config, sim, world, engine,
+                                                                    by):
+    from app import config as config_module
+    from app.simulator.server import Simulator
+    from tests.conftest import refresher
+
+    await refresh(config, sim, engine)
+    external = Simulator(world).location_ids()["POP1"]["storefront"]
+    skus = {sku for location, sku in world.counts["storefront"] if location == "POP1"}
+
+    def at(location: str) -> set[str]:
+        return {sku for loc, sku in queries.current_counts(engine, "storefront")
+                if loc == location}
+
+    assert at(f"storefront:{external}") == skus
+    config.path.write_text(config.path.read_text().replace(
+        "[locations]\n", f'[locations]\n"POP1" = {{ storefront = "{external}" }}\n'))
+    mapped = config_module.load(config.path)
+    if by == "reread":  # a SKU's re-read reads under the new mapping too
+        await refresher(mapped, sim, engine).reread_sku(min(skus))
+        assert at(f"storefront:{external}") == set() and at("POP1") == {min(skus)}
+    results = await refresh(mapped, sim, engine)  # the storefront's rows, all read again
+    assert results["storefront"].mode == "full" and results["erp"].mode == "incremental"
+    assert at(f"storefront:{external}") == set() and at("POP1") == skus
+    assert (await refresh(mapped, sim, engine))["storefront"].mode == "incremental"
+
+
 async def test_only_named_systems_are_refreshed(config, sim, engine):
     results = await refresh(config, sim, engine, ["erp"])
     assert list(results) == ["erp"]

@@ -21,6 +21,7 @@ archived once picked up). Lines no run has listed within the retention are prune
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Mapping
 
@@ -105,10 +106,17 @@ class CacheWriter:
     def forget_remapped(self, mapped: Mapping[str, list[str]]) -> None:
         """Rows kept under "system:id" for a location [locations] now maps: the next read
         stores them under the location's code, so the old ones go (and stop raising
-        unmapped-location)."""
+        unmapped-location). Run before every read (a refresh, a SKU's re-read)."""
         with self.engine.begin() as conn:
             for system, external_ids in mapped.items():
-                stale = [f"{system}:{external}" for external in external_ids]
+                # Only a location last read unmapped can have such rows (until a read
+                # under the new mapping records its code): the delete scans every one of
+                # the system's counts, so it runs only when there may be some.
+                was_unmapped = set(conn.scalars(select(LocationRef.external_id).where(
+                    LocationRef.system == system, LocationRef.code.is_(None),
+                    LocationRef.external_id.in_(external_ids))))
+                stale = [f"{system}:{external}" for external in external_ids
+                         if external in was_unmapped]
                 if stale:
                     conn.execute(delete(CountCurrent).where(CountCurrent.system == system,
                                                             CountCurrent.location.in_(stale)))
@@ -217,10 +225,12 @@ class CacheWriter:
 
     def finish_run(self, run_id: int, system: str, *, status: str, finished_at: int,
                    stats: RunStats, full: bool, error: str | None = None,
-                   started_at: int | None = None, sku: str | None = None) -> None:
+                   started_at: int | None = None, sku: str | None = None,
+                   codes: Mapping[str, str] | None = None) -> None:
         """Close a run: a complete one is promoted, any other leaves the cache as it was.
         Staged rows stay until clear_staging (they are ignored once the run is closed).
-        A single-SKU run (`sku`) confirms only that SKU's rows."""
+        A single-SKU run (`sku`) confirms only that SKU's rows. `codes`: the mapping the
+        run stored its rows under (location id → code), kept with a complete read."""
         began = time.perf_counter()
         with self.engine.begin() as conn:
             values = dict(status=status, finished_at=finished_at, error=printable(error),
@@ -241,6 +251,9 @@ class CacheWriter:
                 _promote(conn, run_id, system, full)
                 if sku is None:
                     _keep_high_water(conn, run_id, system, full, finished_at)
+                    if codes is not None:
+                        bulk_insert(conn, Meta.__table__, ("key", "value"), [
+                            (f"{MAPPING}.{system}", mapping_mark(codes))], key=("key",))
                     _promote_messages(conn, run_id, system, started_at)
                     _promote_orders(conn, run_id, system, full)
                 _name_items(conn, run_id, system)
@@ -286,6 +299,18 @@ class CacheWriter:
 
 
 HIGH_WATER = "counts.high_water"  # Meta key prefix; its system's name follows
+MAPPING = "counts.mapping"  # Meta key prefix: the mapping the system's rows are stored under
+
+
+def mapping_mark(codes: Mapping[str, str]) -> str:
+    """A system's [locations] mapping (its location id → code) as one comparable text."""
+    return json.dumps(sorted(codes.items()))
+
+
+def stored_mapping(conn, system: str) -> str | None:
+    """The mapping the system's last complete read stored its rows under (None: a cache
+    from before it was kept)."""
+    return conn.scalar(select(Meta.value).where(Meta.key == f"{MAPPING}.{system}"))
 
 
 def high_water(conn, system: str, now: int) -> int | None:
