@@ -192,3 +192,62 @@ def test_the_bulk_file_built_directly_is_the_generic_projection(world, monkeypat
     monkeypatch.setattr(shopify_bulk, "_plain_items", lambda *a: None)
     assert direct == list(shop._jsonl(prepared, group))
     assert len(direct) >= len(world.items)  # every item (and its levels, if asked)
+
+
+_PRODUCT_PAGES = [  # (query, variables of each page asked in turn)
+    (None, [{"first": 3}, {"first": 5, "after": "YXJyYXljb25uZWN0aW9uOjI="},
+            {"first": 1000, "after": "YXJyYXljb25uZWN0aW9uOjc="},
+            {"first": 2, "after": "not a cursor"}, {"first": 4, "since": "2020-01-01"},
+            {"first": 4, "since": "yesterday"}, {"first": 9, "sku": "*"}]),
+    ("query($after: String) { warehouse_products { complexity data(first: 4, after: $after)"
+     " { edges { cursor node { product { barcode sku name id legacy_id } created_at id"
+     " legacy_id account_id warehouse_id warehouse_identifier reserve_inventory"
+     " non_sellable_quantity inventory_bin active } } pageInfo { endCursor startCursor"
+     " hasPreviousPage } } request_id } }", [{}, {"after": "YXJyYXljb25uZWN0aW9uOjM="}]),
+    ("{ warehouse_products(updated_to: \"2999-01-01\") { data { edges { node { sku } } } } }",
+     [{}]),
+    ("{ warehouse_products { data(first: 2) { edges { n: node { sku } } } } }", [{}]),
+    ("{ warehouse_products { data(first: 2) { edges { node { ... on WarehouseProduct { sku }"
+     " } } } } }", [{}]),
+    ("{ warehouse_products { request_id } }", [{}]),
+    ("{ account { data { id } } warehouse_products { request_id } }", [{}]),
+]
+
+
+@pytest.mark.parametrize("query,pages", _PRODUCT_PAGES)
+@pytest.mark.parametrize("generated", [False, True])
+def test_the_product_page_built_directly_is_the_generic_projection(world, monkeypatch, query,
+                                                                   pages, generated):
+    """Every answer (pages, errors, request ids) is byte for byte the generic one."""
+    from app.simulator import shiphero
+    from app.simulator.vendor import Bucket
+    from app.sources.shiphero import PRODUCTS
+
+    if generated:
+        world = generate_world(60, 3, 1)
+    sku = world.items[7].sku
+
+    def answers() -> list[bytes]:
+        sim = shiphero.ShipHeroSim(world, TOKEN)
+        sim.bucket = Bucket(1e12, 1e12)  # every page answered, none throttled
+        warehouse = sim._warehouse(world.locations_of("wms")[1])["id"]
+        bodies = []
+        for variables in pages:
+            variables = {"warehouse": warehouse, "after": None, "since": None, "sku": None,
+                         **variables}
+            variables["sku"] = sku if variables["sku"] == "*" else variables["sku"]
+            prepared = shiphero.SCHEMA.prepare(query or PRODUCTS, variables)
+            assert not isinstance(prepared, list), prepared
+            bodies.append(sim._run(prepared).body)
+        return bodies
+
+    built = []
+    direct_data = shiphero.products_data
+    monkeypatch.setattr(shiphero, "products_data", lambda *a: built.append(
+        direct_data(*a)) or built[-1])
+    direct = answers()
+    monkeypatch.setattr(shiphero, "products_data", lambda *a: None)
+    assert direct == answers()
+    plain = query is None or "node { product" in query or "updated_to" in query
+    assert any(data is not None for data in built) == plain  # the direct way was taken
+    assert any(b'"sku"' in body for body in direct) or "request_id }" in (query or "")

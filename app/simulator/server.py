@@ -205,8 +205,8 @@ class SimServer:
 
     async def serve(self, on_ready: Callable[[int], None] | None = None) -> None:
         """Serve until stopped; `on_ready(port)` once the socket listens (port 0 → free)."""
-        # SuiteQL pages are stepped from SQLite in a worker thread beside the event loop
-        # rendering other vendors' pages: bulk work across threads.
+        # Rendering pages makes millions of short-lived objects: bulk work's collector
+        # threshold (every vendor answers on the event loop, so no thread waits for it).
         with bulk_work():
             task = asyncio.create_task(self.server.serve())
             while not self.server.started:

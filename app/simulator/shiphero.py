@@ -5,7 +5,8 @@
 base64("arrayconnection:N"), ISODateTime filters read as UTC, and the credit bucket
 (4004 credits, 60/s): a query that costs more than is left gets an HTTP 200 error with
 code 30, required_credits, remaining_credits and time_remaining. Orders: see
-app.simulator.shiphero_orders.
+app.simulator.shiphero_orders; warehouse product nodes, and the usual page of them built
+directly: app.simulator.shiphero_products.
 """
 
 from __future__ import annotations
@@ -22,7 +23,16 @@ from starlette.routing import Route
 
 from app.simulator import graphql
 from app.simulator.shiphero_orders import ORDERS_SDL, OrdersMixin
-from app.simulator.vendor import VendorSim, json_response, utc_text
+from app.simulator.shiphero_products import (
+    ACCOUNT,
+    ProductNode,
+    cursor,
+    gid,
+    iso_time,
+    products_data,
+    warehouse_legacy_id,
+)
+from app.simulator.vendor import VendorSim, json_response
 from app.simulator.world import SimEvent, SimLocation, World
 
 SDL = """
@@ -66,21 +76,7 @@ type InventoryChange { id: String legacy_id: Int user_id: String account_id: Str
 type UserQuota { credits_remaining: Int max_available: Int increment_rate: Int }
 """
 SCHEMA = graphql.Schema(SDL + ORDERS_SDL)
-ACCOUNT = "QWNjb3VudDo0Mjg1"  # base64("Account:4285")
 DEFAULT_PAGE = 100
-
-
-def _gid(kind: str, number: int) -> str:
-    return base64.b64encode(f"{kind}:{number}".encode()).decode()
-
-
-def warehouse_legacy_id(loc: SimLocation) -> int:
-    return 1001 + loc.index
-
-
-def _time(epoch: int | None) -> str | None:
-    # ShipHero's documented output is an ISODateTime without a zone (UTC).
-    return None if epoch is None else utc_text(epoch)
 
 
 def _read_time(text: str | None) -> int | None:
@@ -104,10 +100,6 @@ def _reason(event: SimEvent) -> tuple[str, bool]:
     }[event.kind]
 
 
-def _cursor(offset: int) -> str:
-    return base64.b64encode(f"arrayconnection:{offset}".encode()).decode()
-
-
 class _Edge:
     """An edge of a connection: its node, and a cursor only if asked for."""
 
@@ -120,72 +112,8 @@ class _Edge:
         if name == "node":
             return self.node(self.row)
         if name == "cursor":
-            return _cursor(self.offset)
+            return cursor(self.offset)
         return default
-
-
-class _Product:
-    """One warehouse_products node. A full read lists every product of a warehouse and
-    selects a handful of its fields: each is worked out only when the query asks for
-    it (the projection reads nodes through `get`, as it reads dicts)."""
-
-    __slots__ = ("base_now", "count", "item", "loc")
-
-    def __init__(self, row: tuple, base_now: int) -> None:
-        self.loc, self.item, self.count = row
-        self.base_now = base_now
-
-    def get(self, name: str, default=None):
-        field = _PRODUCT_FIELDS.get(name)
-        return default if field is None else field(self)
-
-    @property
-    def number(self) -> int:
-        return (self.loc.index + 1) * 10_000_000 + self.item.index
-
-
-class _ProductInfo:
-    """The `product` a warehouse product belongs to."""
-
-    __slots__ = ("item",)
-
-    def __init__(self, item) -> None:
-        self.item = item
-
-    def get(self, name: str, default=None):
-        item = self.item
-        if name == "name":
-            return item.name or item.sku
-        if name == "sku":
-            return item.sku
-        if name == "id":
-            return _gid("Product", 500_000 + item.index)
-        if name == "legacy_id":
-            return 500_000 + item.index
-        if name == "barcode":
-            return None
-        return default
-
-
-_PRODUCT_FIELDS = {
-    "id": lambda p: _gid("WarehouseProduct", p.number),
-    "legacy_id": lambda p: p.number,
-    "account_id": lambda p: ACCOUNT,
-    "sku": lambda p: p.item.sku,
-    "warehouse_id": lambda p: _gid("Warehouse", warehouse_legacy_id(p.loc)),
-    "warehouse_identifier": lambda p: p.loc.name,
-    "on_hand": lambda p: p.count[0] or 0,
-    "allocated": lambda p: p.count[2] or 0,
-    "available": lambda p: p.count[1] or 0,
-    "backorder": lambda p: max(0, (p.count[2] or 0) - (p.count[0] or 0)),
-    "reserve_inventory": lambda p: 0,
-    "non_sellable_quantity": lambda p: 0,
-    "inventory_bin": lambda p: "",
-    "active": lambda p: True,
-    "created_at": lambda p: _time(p.base_now - 86400 * 90),
-    "updated_at": lambda p: _time(p.count[4]),
-    "product": lambda p: _ProductInfo(p.item),
-}
 
 
 class ShipHeroSim(OrdersMixin, VendorSim):
@@ -248,6 +176,9 @@ class ShipHeroSim(OrdersMixin, VendorSim):
         operation = graphql.field_names(prepared)[0]
         if not self.bucket.take(complexity):
             return self._no_credits(operation, complexity, int(self.bucket.available))
+        data = products_data(self, prepared, complexity)  # a plain stock page, directly
+        if data is not None:
+            return json_response({"data": data})
         data, errors = graphql.execute(prepared, self._root(complexity))
         if errors:
             for error in errors:
@@ -287,22 +218,22 @@ class ShipHeroSim(OrdersMixin, VendorSim):
         chunk = rows[start:start + first]
         return {"pageInfo": {"hasNextPage": start + first < len(rows),
                              "hasPreviousPage": start > 0,
-                             "startCursor": _cursor(start) if chunk else None,
-                             "endCursor": _cursor(start + len(chunk) - 1) if chunk else None},
+                             "startCursor": cursor(start) if chunk else None,
+                             "endCursor": cursor(start + len(chunk) - 1) if chunk else None},
                 "edges": [_Edge(start + i, row, node) for i, row in enumerate(chunk)]}
 
-    _time = staticmethod(_time)
+    _time = staticmethod(iso_time)
     _read_time = staticmethod(_read_time)
 
     def _warehouse_gid(self, code: str) -> str:
-        return _gid("Warehouse", warehouse_legacy_id(self.world.location_index[code]))
+        return gid("Warehouse", warehouse_legacy_id(self.world.location_index[code]))
 
     def _warehouse_of(self, warehouse_id: str | None) -> list[SimLocation]:
         locations = self.world.locations_of(self.role)
         if warehouse_id is None:
             return locations
         return [loc for loc in locations
-                if _gid("Warehouse", warehouse_legacy_id(loc)) == warehouse_id]
+                if gid("Warehouse", warehouse_legacy_id(loc)) == warehouse_id]
 
     def _products(self, args: dict) -> list:
         since = _read_time(args.get("updated_from"))
@@ -337,8 +268,8 @@ class ShipHeroSim(OrdersMixin, VendorSim):
 
         return self.memo(("products", args.get("warehouse_id"), sku, since, until), compute)
 
-    def _product(self, row) -> _Product:
-        return _Product(row, self.world.base_now)
+    def _product(self, row) -> ProductNode:
+        return ProductNode(row, self.world.base_now)
 
     def _changes(self, args: dict) -> list:
         since = _read_time(args.get("date_from"))
@@ -353,15 +284,15 @@ class ShipHeroSim(OrdersMixin, VendorSim):
         loc = self.world.location_index[event.location]
         reason, cycle = _reason(event)
         return {"id": event.id, "legacy_id": 98_765 + event.seq,
-                "user_id": _gid("User", 489254), "account_id": ACCOUNT,
-                "warehouse_id": _gid("Warehouse", warehouse_legacy_id(loc)), "sku": event.sku,
+                "user_id": gid("User", 489254), "account_id": ACCOUNT,
+                "warehouse_id": gid("Warehouse", warehouse_legacy_id(loc)), "sku": event.sku,
                 "previous_on_hand": None, "change_in_on_hand": event.delta, "reason": reason,
-                "cycle_counted": cycle, "location_id": _gid("Bin", 1234 + loc.index),
-                "created_at": _time(event.at)}
+                "cycle_counted": cycle, "location_id": gid("Bin", 1234 + loc.index),
+                "created_at": iso_time(event.at)}
 
     def _warehouse(self, loc: SimLocation) -> dict:
         legacy = warehouse_legacy_id(loc)
-        return {"id": _gid("Warehouse", legacy), "legacy_id": legacy, "account_id": ACCOUNT,
+        return {"id": gid("Warehouse", legacy), "legacy_id": legacy, "account_id": ACCOUNT,
                 "identifier": loc.name, "address": {"name": loc.name, "address1": "",
                 "address2": "", "city": "", "state": "", "country": "US", "zip": "",
                 "phone": ""}}
