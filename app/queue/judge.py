@@ -45,9 +45,13 @@ def judge(conn: Connection, rules: Rules, batch: dict[str, list[str]], now: int
     # judged again with every location's (a few: pool-boundary's shape is rare).
     elsewhere = _judge(rules, sku_facts_many(conn, sorted(batch), batch), batch, now, found,
                        partial=True)
-    if elsewhere:
-        _judge(rules, sku_facts_many(conn, sorted(elsewhere)), elsewhere, now, found)
-    return found
+    if not elsewhere:
+        return found
+    _judge(rules, sku_facts_many(conn, sorted(elsewhere)), elsewhere, now, found)
+    # In the batch's order again: new exceptions are numbered in the order they come.
+    order = {key: at for at, key in enumerate(
+        (sku, location) for sku in sorted(batch) for location in batch[sku])}
+    return dict(sorted(found.items(), key=lambda kv: order[kv[1].sku, kv[1].location]))
 
 
 def _judge(rules: Rules, facts_of: dict, batch: dict[str, list[str]], now: int,
