@@ -135,39 +135,38 @@ def sku_facts_many(conn: Connection, skus: list[str],
     whole history of each, no per-SKU limits), in the caller's transaction. With
     `locations` (SKU → locations), only those locations' rows, history and events."""
     result: dict[str, SkuFacts] = {}
-    if True:
-        read = _Reader(conn)
-        shared = _shared(read)
-        for start in range(0, len(skus), BATCH):
-            batch = skus[start:start + BATCH]
-            marks = ", ".join("?" * len(batch))
-            items = {row[0]: row[1:] for row in read.rows(
-                f"SELECT sku, name, pack FROM item WHERE sku IN ({marks})", *batch)}
-            grouped: dict[str, tuple[list, list, list]] = {sku: ([], [], []) for sku in batch}
-            if locations is None:
-                current = read.rows(_CURRENT.replace("c.sku = ?", f"c.sku IN ({marks})"), *batch)
-            else:
-                current, keys = [], [(sku, at) for sku in batch for at in locations[sku]]
-                for at in range(0, len(keys), BATCH):
-                    pairs = keys[at:at + BATCH]
-                    current += read.rows(_CURRENT_AT.format(pairs=", ".join(["(?, ?)"] * len(
-                        pairs))), *(value for pair in pairs for value in pair))
-            for row in current:
-                grouped[row[2]][0].append(row)
-            history_sql = _HISTORY.replace("sku = ?", f"sku IN ({marks})").replace(
-                " LIMIT ?", "")
-            for row in read.rows(history_sql, *batch):
-                grouped[row[2]][1].append(row)
-            for row in read.rows(f"SELECT sku, system, event_id, kind, location, delta, at,"
-                                 f" reason FROM inventory_event WHERE sku IN ({marks})"
-                                 " ORDER BY at DESC", *batch):
-                grouped[row[0]][2].append(row[1:])
-            for sku, (current, history, events) in grouped.items():
-                if locations is not None:
-                    here = locations[sku]
-                    history = [r for r in history if r[1] in here]
-                    events = [r for r in events if r[3] in here]
-                result[sku] = _facts(sku, items.get(sku), current, history, events, shared)
+    read = _Reader(conn)
+    shared = _shared(read)
+    for start in range(0, len(skus), BATCH):
+        batch = skus[start:start + BATCH]
+        marks = ", ".join("?" * len(batch))
+        items = {row[0]: row[1:] for row in read.rows(
+            f"SELECT sku, name, pack FROM item WHERE sku IN ({marks})", *batch)}
+        grouped: dict[str, tuple[list, list, list]] = {sku: ([], [], []) for sku in batch}
+        if locations is None:
+            current = read.rows(_CURRENT.replace("c.sku = ?", f"c.sku IN ({marks})"), *batch)
+        else:
+            current, keys = [], [(sku, loc) for sku in batch for loc in locations[sku]]
+            for at in range(0, len(keys), BATCH):
+                pairs = keys[at:at + BATCH]
+                current += read.rows(_CURRENT_AT.format(pairs=", ".join(["(?, ?)"] * len(
+                    pairs))), *(value for pair in pairs for value in pair))
+        for row in current:
+            grouped[row[2]][0].append(row)
+        history_sql = _HISTORY.replace("sku = ?", f"sku IN ({marks})").replace(
+            " LIMIT ?", "")
+        for row in read.rows(history_sql, *batch):
+            grouped[row[2]][1].append(row)
+        for row in read.rows(f"SELECT sku, system, event_id, kind, location, delta, at,"
+                             f" reason FROM inventory_event WHERE sku IN ({marks})"
+                             " ORDER BY at DESC", *batch):
+            grouped[row[0]][2].append(row[1:])
+        for sku, (current, history, events) in grouped.items():
+            if locations is not None:
+                here = locations[sku]
+                history = [r for r in history if r[1] in here]
+                events = [r for r in events if r[3] in here]
+            result[sku] = _facts(sku, items.get(sku), current, history, events, shared)
     return result
 
 
