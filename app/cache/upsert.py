@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import itertools
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 
 from sqlalchemy import Connection, Table, and_, func, or_
@@ -73,15 +73,23 @@ def _insert_values(conn: Connection, sql: str, width: int, rows: Sequence[tuple]
     """`rows` through `sql` (a one-row INSERT) as a few multi-row statements, in order (a
     key given twice in one statement is upserted twice, the last row winning, as with
     executemany)."""
-    most = _max_rows(conn, width)
-    chain = itertools.chain.from_iterable
-    at, left = 0, len(rows)
+    _in_statements(conn, width, rows, lambda size: _multi_row(sql, width, size))
+
+
+def _in_statements(conn: Connection, width: int, rows: Sequence[tuple],
+                   statement: Callable[[int], str]) -> int:
+    """`rows` (of `width` values) in order through `statement(size)`, a statement binding
+    `size` rows; how many rows the statements changed."""
+    most, chain = _max_rows(conn, width), itertools.chain.from_iterable
+    at, left, changed = 0, len(rows), 0
     for size in _LADDER:
         if size > most:
             continue
         while left >= size:
-            conn.exec_driver_sql(_multi_row(sql, width, size), tuple(chain(rows[at:at + size])))
+            changed += conn.exec_driver_sql(statement(size),
+                                            tuple(chain(rows[at:at + size]))).rowcount
             at, left = at + size, left - size
+    return changed
 
 
 def bulk_update(conn: Connection, table: Table, key: str, columns: Sequence[str],
@@ -114,15 +122,9 @@ def bulk_update(conn: Connection, table: Table, key: str, columns: Sequence[str]
     sets = ", ".join(f"{n} = {v}" for n, v in zip(names[1:], new, strict=True))
     where = " AND (" + " OR ".join(f"t.{n} IS NOT {v}" for n, v in zip(
         names[1:], new, strict=True)) + ")" if changed_only else ""
-    most, changed = _max_rows(conn, len(names)), 0
-    for at in range(0, len(rows), most):
-        part = rows[at:at + most]
-        values = ", ".join(["(" + ", ".join(["?"] * len(names)) + ")"] * len(part))
-        changed += conn.exec_driver_sql(
-            f"UPDATE {target} AS t SET {sets} FROM (VALUES {values}) AS v"
-            f" WHERE t.{names[0]} = v.column1{where}",
-            tuple(itertools.chain.from_iterable(part))).rowcount
-    return changed
+    return _in_statements(conn, len(names), rows, lambda size: (
+        f"UPDATE {target} AS t SET {sets} FROM (VALUES {_values(len(names), size)}) AS v"
+        f" WHERE t.{names[0]} = v.column1{where}"))
 
 
 def _max_rows(conn: Connection, width: int) -> int:
@@ -138,11 +140,16 @@ def _max_rows(conn: Connection, width: int) -> int:
 
 @lru_cache(maxsize=256)
 def _multi_row(sql: str, width: int, size: int) -> str:
-    one = "(" + ", ".join(["?"] * width) + ")"
-    head, found, tail = sql.partition(" VALUES " + one)
+    head, found, tail = sql.partition(" VALUES " + _values(width, 1))
     if not found:  # not the shape _compiled makes
         raise ValueError(f"cannot make a multi-row insert of {sql[:80]!r}")
-    return head + " VALUES " + ", ".join([one] * size) + tail
+    return head + " VALUES " + _values(width, size) + tail
+
+
+@lru_cache(maxsize=256)
+def _values(width: int, size: int) -> str:
+    """`size` rows of `width` placeholders: "(?, ?), (?, ?)"."""
+    return ", ".join(["(" + ", ".join(["?"] * width) + ")"] * size)
 
 
 def _default(table: Table, name: str):
