@@ -24,8 +24,9 @@ from pathlib import Path
 from sqlalchemy import Engine, func, select
 from sqlalchemy.engine import make_url
 
+from app.cache import meta
 from app.cache.engine import sqlite_path
-from app.cache.models import InventoryEvent, Meta, OrderLineRecord, SyncRun
+from app.cache.models import InventoryEvent, OrderLineRecord, SyncRun
 from app.cache.writer import CacheWriter, high_water, mapping_mark, stored_mapping
 from app.clock import Clock, system_clock
 from app.config import Config
@@ -123,16 +124,14 @@ def _advisory_lock(cache_url: str, engine: Engine | None) -> Iterator[None]:
     """Held by a connection of its own for the whole refresh (autocommit: no transaction
     stays open meanwhile); the server drops it if that connection or its host dies."""
     from app.cache.engine import make_engine, redacted
-    from app.cache.upsert import bulk_insert
 
     engine = engine or make_engine(cache_url)
     conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
     try:
         if not conn.scalar(select(func.pg_try_advisory_lock(ADVISORY_KEY))):
-            holder = conn.scalar(select(Meta.value).where(Meta.key == HOLDER))
+            holder = meta.value(conn, HOLDER)
             raise _busy(redacted(cache_url), holder or "another process")
-        bulk_insert(conn, Meta.__table__, ("key", "value"),
-                    [(HOLDER, f"pid {os.getpid()} on {socket.gethostname()}")], key=("key",))
+        meta.write(conn, {HOLDER: f"pid {os.getpid()} on {socket.gethostname()}"})
         try:
             yield
         finally:

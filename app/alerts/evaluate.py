@@ -20,9 +20,10 @@ from sqlalchemy import Engine, func, select
 from app.alerts.deliver import Delivered, deliver
 from app.alerts.message import condition_body, finding_body
 from app.alerts.settings import AlertRule, Destination, effective_rules
+from app.cache import meta
 from app.cache.engine import writer
-from app.cache.models import AlertRecord, Meta, QueueAudit, QueueItem, System
-from app.cache.upsert import bulk_insert, insert_new
+from app.cache.models import AlertRecord, QueueAudit, QueueItem, System
+from app.cache.upsert import insert_new
 from app.clock import iso
 from app.queue.store import ACTIVE
 
@@ -59,7 +60,7 @@ def evaluate(engine: Engine, config, now: int, *, transport=None,
     # state change in its history (a new rule must not flood a channel with old news).
     first = now - 2 * settings.refresh.interval_seconds
     with writer(engine).begin() as conn:
-        cursor = conn.scalar(select(Meta.value).where(Meta.key == CURSOR))
+        cursor = meta.value(conn, CURSOR)
         newest = conn.scalar(select(func.max(QueueAudit.id))) or 0
         changes = (QueueAudit.id > int(cursor), QueueAudit.id <= newest) \
             if cursor is not None else (QueueAudit.at >= first, QueueAudit.id <= newest)
@@ -74,8 +75,7 @@ def evaluate(engine: Engine, config, now: int, *, transport=None,
         if rows:
             result = conn.execute(insert_new(conn, AlertRecord.__table__), rows)
             outcome.raised = max(0, result.rowcount)
-        bulk_insert(conn, Meta.__table__, ("key", "value"), [(CURSOR, str(newest))],
-                    key=("key",))
+        meta.write(conn, {CURSOR: str(newest)})
     current = {name: d for rule in rules for name, d in destinations_of(rule, named).items()}
     delivered: Delivered = deliver(engine, current, settings.alerting, now,
                                    transport=transport, sleep=sleep)

@@ -40,6 +40,7 @@ from sqlalchemy import (
     update,
 )
 
+from app.cache import meta
 from app.cache.engine import writer
 from app.cache.models import (
     CountCurrent,
@@ -51,7 +52,6 @@ from app.cache.models import (
     Location,
     LocationRef,
     MessageStaging,
-    Meta,
     MiddlewareError,
     OrderLineRecord,
     OrderLineStaging,
@@ -252,8 +252,7 @@ class CacheWriter:
                 if sku is None:
                     _keep_high_water(conn, run_id, system, full, finished_at)
                     if codes is not None:
-                        bulk_insert(conn, Meta.__table__, ("key", "value"), [
-                            (f"{MAPPING}.{system}", mapping_mark(codes))], key=("key",))
+                        meta.write(conn, {f"{MAPPING}.{system}": mapping_mark(codes)})
                     _promote_messages(conn, run_id, system, started_at)
                     _promote_orders(conn, run_id, system, full)
                 _name_items(conn, run_id, system)
@@ -293,8 +292,7 @@ class CacheWriter:
             conn.execute(delete(m).where(
                 m.c.resolved.is_(True), func.coalesce(m.c.resolved_at, m.c.occurred_at) < cutoff))
             conn.execute(delete(OrderLineRecord).where(OrderLineRecord.last_seen_at < cutoff))
-            bulk_insert(conn, Meta.__table__, ("key", "value"),
-                        [("pruned_before", str(cutoff))], key=("key",))
+            meta.write(conn, {"pruned_before": str(cutoff)})
             return result.rowcount
 
 
@@ -310,14 +308,14 @@ def mapping_mark(codes: Mapping[str, str]) -> str:
 def stored_mapping(conn, system: str) -> str | None:
     """The mapping the system's last complete read stored its rows under (None: a cache
     from before it was kept)."""
-    return conn.scalar(select(Meta.value).where(Meta.key == f"{MAPPING}.{system}"))
+    return meta.value(conn, f"{MAPPING}.{system}")
 
 
 def high_water(conn, system: str, now: int) -> int | None:
     """The newest update time among the system's counts, by its own clock (an incremental
     read asks for changes since then), kept as each complete read is promoted: finding it
     in the rows is a scan of every one of the system's counts."""
-    stored = conn.scalar(select(Meta.value).where(Meta.key == f"{HIGH_WATER}.{system}"))
+    stored = meta.value(conn, f"{HIGH_WATER}.{system}")
     if stored is not None:
         return int(stored)
     # A cache from before the mark was kept: once from the rows. Rows a single-SKU re-read
@@ -338,8 +336,7 @@ def _keep_high_water(conn, run_id: int, system: str, full: bool, now: int) -> No
     marks = [read] if full else [read, high_water(conn, system, now)]
     marks = [mark for mark in marks if mark is not None]
     if marks:
-        bulk_insert(conn, Meta.__table__, ("key", "value"),
-                    [(f"{HIGH_WATER}.{system}", str(max(marks)))], key=("key",))
+        meta.write(conn, {f"{HIGH_WATER}.{system}": str(max(marks))})
 
 
 def _name_items(conn, run_id: int, system: str) -> None:

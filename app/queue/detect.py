@@ -22,10 +22,10 @@ import orjson
 from sqlalchemy import Engine, bindparam, delete, func, select, text
 
 from app import __version__
+from app.cache import meta
 from app.cache.engine import lean_cache
-from app.cache.models import CountGone, Meta, QueueAudit, QueueItem
+from app.cache.models import CountGone, QueueAudit, QueueItem
 from app.cache.sku import system_rows
-from app.cache.upsert import bulk_insert
 from app.config import Config
 from app.diagnosis.catalogue import CATALOGUE, SYSTEM_WIDE
 from app.diagnosis.evidence import Evidence, SystemState
@@ -96,8 +96,7 @@ def detect(engine: Engine, config: Config, now: int) -> Outcome:
     started, outcome = time.perf_counter(), Outcome()
     with engine.begin() as conn:
         wake_snoozed(conn, now)
-        marks = dict(conn.execute(select(Meta.key, Meta.value).where(
-            Meta.key.in_((JUDGED, RULES)))).all())
+        marks = meta.read(conn, JUDGED, RULES)
         up_to = conn.scalar(_JUDGED_UP_TO)
     rules = rules_fingerprint(config)
     # Other rules (new thresholds, owners, a mapping, a new version) judge everything again.
@@ -113,8 +112,7 @@ def detect(engine: Engine, config: Config, now: int) -> Outcome:
     detect_messages(engine, config, now, outcome, on_reopen=recur)
     detect_orders(engine, config, now, outcome, on_reopen=recur)
     with engine.begin() as conn:
-        bulk_insert(conn, Meta.__table__, ("key", "value"),
-                    [(JUDGED, str(up_to)), (RULES, rules)], key=("key",))
+        meta.write(conn, {JUDGED: str(up_to), RULES: rules})
         conn.execute(delete(CountGone).where(CountGone.run_id <= up_to))
     outcome.seconds = time.perf_counter() - started
     return outcome
