@@ -14,7 +14,7 @@ from app.cache.engine import make_engine, writer
 from app.cache.models import CountHistory, Item, Meta
 from app.cache.sku import sku_facts
 from app.cache.upsert import bulk_insert, bulk_update
-from app.cache.writer import CacheWriter
+from app.cache.writer import CacheWriter, _as_they_come
 from app.records import CountRow, Page, RunStats
 
 CODES = {"W1": "DAL1"}
@@ -192,6 +192,38 @@ def test_rows_at_unmapped_locations_are_counted_and_kept_apart(engine):
     cache.finish_run(run_id, "wms", status="complete", finished_at=1001, stats=RunStats(),
                      full=True, started_at=1000)
     assert set(queries.current_counts(engine, "wms")) == {("wms:W9", "A")}
+
+
+@pytest.mark.parametrize("rows,as_they_come", [
+    ([CountRow(f"S{n}", f"W{n % 3 + 1}", n, n - 1, None, 0, 100 + n,
+               None if n % 2 else f"N{n}") for n in range(1, 1400)], True),  # the usual page
+    ([CountRow("A", "W1", 1, 1, 0, 0, 100), CountRow("A", "W1", 2, 2, 0, 0, 101)], True),
+    ([CountRow("A", "W1", 1, 1, 0, 0, 100, "Bad\x1b[2Jname"),
+      CountRow("B", "W1", 3, 3, 0, 0, 9)], False),
+    ([CountRow("A", "W1", 1, 1, 0, 0, 100), CountRow("B", "W7", 3, 3, 0, 0, 9)], False),
+])
+def test_a_page_is_staged_alike_whether_bound_as_it_came_or_row_by_row(tmp_path, rows,
+                                                                       as_they_come):
+    """Pages SQLite can take as the connector yielded them (mapped, printable) skip the
+    row-by-row reshaping; the staged rows must be the ones that reshaping makes."""
+    codes = {"W1": "DAL1", "W2": "DAL2", "W3": "RNO1"}
+    assert _as_they_come(rows, codes) is as_they_come
+    staged = []
+    for name, quick in (("quick", True), ("rows", False)):
+        engine = make_engine(f"sqlite:///{tmp_path / f'{name}.db'}")
+        cache = CacheWriter(engine)
+        cache.register({"wms": ("shiphero", "https://wms.example")}, dict.fromkeys(codes.values()))
+        run_id = cache.start_run("wms", "full", 1000, None)
+        with pytest.MonkeyPatch.context() as patch:
+            if not quick:
+                patch.setattr("app.cache.writer._as_they_come", lambda rows, codes: False)
+            unmapped = cache.write_page(run_id, "wms", Page(counts=rows), 1000, codes,
+                                        RunStats())
+        with engine.connect() as conn:
+            staged.append((unmapped, conn.exec_driver_sql(
+                "SELECT * FROM count_staging ORDER BY sku, location").all()))
+    assert staged[0] == staged[1]
+    assert len(staged[0][1]) == len({(r.sku, r.location_id) for r in rows})
 
 
 def test_prune_keeps_each_keys_state_as_of_the_cutoff(engine):

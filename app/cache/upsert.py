@@ -73,21 +73,22 @@ def _insert_values(conn: Connection, sql: str, width: int, rows: Sequence[tuple]
     """`rows` through `sql` (a one-row INSERT) as a few multi-row statements, in order (a
     key given twice in one statement is upserted twice, the last row winning, as with
     executemany)."""
-    _in_statements(conn, width, rows, lambda size: _multi_row(sql, width, size))
+    in_statements(conn, width, rows, lambda size: _multi_row(sql, width, size))
 
 
-def _in_statements(conn: Connection, width: int, rows: Sequence[tuple],
-                   statement: Callable[[int], str]) -> int:
+def in_statements(conn: Connection, width: int, rows: Sequence[tuple],
+                  statement: Callable[[int], str], head: tuple = ()) -> int:
     """`rows` (of `width` values) in order through `statement(size)`, a statement binding
-    `size` rows; how many rows the statements changed."""
-    most, chain = _max_rows(conn, width), itertools.chain.from_iterable
+    `size` rows after the `head` values (bound first in each, once); how many rows the
+    statements changed. SQLite's multi-row statements: see the module's docstring."""
+    most, chain = _max_rows(conn, width, len(head)), itertools.chain.from_iterable
     at, left, changed = 0, len(rows), 0
     for size in _LADDER:
         if size > most:
             continue
         while left >= size:
             changed += conn.exec_driver_sql(statement(size),
-                                            tuple(chain(rows[at:at + size]))).rowcount
+                                            (*head, *chain(rows[at:at + size]))).rowcount
             at, left = at + size, left - size
     return changed
 
@@ -122,32 +123,32 @@ def bulk_update(conn: Connection, table: Table, key: str, columns: Sequence[str]
     sets = ", ".join(f"{n} = {v}" for n, v in zip(names[1:], new, strict=True))
     where = " AND (" + " OR ".join(f"t.{n} IS NOT {v}" for n, v in zip(
         names[1:], new, strict=True)) + ")" if changed_only else ""
-    return _in_statements(conn, len(names), rows, lambda size: (
-        f"UPDATE {target} AS t SET {sets} FROM (VALUES {_values(len(names), size)}) AS v"
+    return in_statements(conn, len(names), rows, lambda size: (
+        f"UPDATE {target} AS t SET {sets} FROM (VALUES {placeholders(len(names), size)}) AS v"
         f" WHERE t.{names[0]} = v.column1{where}"))
 
 
-def _max_rows(conn: Connection, width: int) -> int:
-    """Rows one statement may carry: SQLite caps the bound parameters (32,766 by default
-    since 3.32, lower in older or custom builds)."""
+def _max_rows(conn: Connection, width: int, head: int = 0) -> int:
+    """Rows one statement may carry beside `head` other values: SQLite caps the bound
+    parameters (32,766 by default since 3.32, lower in older or custom builds)."""
     try:
         limit = conn.connection.driver_connection.getlimit(
             sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
     except (AttributeError, sqlite3.Error):  # a driver without getlimit: the old default
         limit = 999
-    return max(1, limit // max(1, width))
+    return max(1, (limit - head) // max(1, width))
 
 
 @lru_cache(maxsize=256)
 def _multi_row(sql: str, width: int, size: int) -> str:
-    head, found, tail = sql.partition(" VALUES " + _values(width, 1))
+    head, found, tail = sql.partition(" VALUES " + placeholders(width, 1))
     if not found:  # not the shape _compiled makes
         raise ValueError(f"cannot make a multi-row insert of {sql[:80]!r}")
-    return head + " VALUES " + _values(width, size) + tail
+    return head + " VALUES " + placeholders(width, size) + tail
 
 
 @lru_cache(maxsize=256)
-def _values(width: int, size: int) -> str:
+def placeholders(width: int, size: int) -> str:
     """`size` rows of `width` placeholders: "(?, ?), (?, ?)"."""
     return ", ".join(["(" + ", ".join(["?"] * width) + ")"] * size)
 
