@@ -35,8 +35,10 @@ MAX_WAITING_LEVELS = 50_000
 LOCATIONS = """query($after: String) { locations(first: 50, after: $after) {
   pageInfo { hasNextPage endCursor } nodes { id name } } }"""
 
+# Shopify requires `id` only of a node whose connections are read (the item: its levels
+# point back to it by __parentId); a level's own id would be a quarter of every line.
 BULK_QUERY = f"""{{ inventoryItems {{ edges {{ node {{ id sku variant {{ displayName }}
-  inventoryLevels {{ edges {{ node {{ id {LEVEL} }} }} }} }} }} }} }}"""
+  inventoryLevels {{ edges {{ node {{ {LEVEL} }} }} }} }} }} }} }}"""
 
 RUN_BULK = """mutation($query: String!) { bulkOperationRunQuery(query: $query{group}) {
   bulkOperation { id status } userErrors { field message code } } }"""
