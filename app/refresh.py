@@ -302,14 +302,20 @@ class Refresher:
                 if self.progress:
                     self.progress(system, result.pages, result.rows)
 
-        fetcher = asyncio.create_task(fetch())
+        fetcher, storer = asyncio.create_task(fetch()), asyncio.create_task(store())
         try:
-            await asyncio.gather(fetcher, store())
+            await asyncio.gather(fetcher, storer)
             result.status = "complete"
             if connector.stats.notes:  # e.g. malformed export rows skipped, by line
                 result.error = "; ".join(connector.stats.notes)
-        except SourceError as exc:
-            result.status, result.error = "partial" if result.rows else "failed", exc.message
+        except SourceError as exc:  # (only a read raises it: the store drains what it read)
+            # The pages fetched before the failure may still be on their way to the cache:
+            # whether any got there tells a partial read from a failed one.
+            await asyncio.wait((storer,))
+            error = exc.message
+            if not storer.cancelled() and (failed := storer.exception()) is not None:
+                error += f"; staging what came before failed too: {type(failed).__name__}"
+            result.status, result.error = "partial" if result.rows else "failed", error
         except Exception as exc:  # a bug or an unforeseen answer: record it, keep the rest
             fetcher.cancel()
             result.status = "partial" if result.rows else "failed"

@@ -102,3 +102,27 @@ async def test_a_wrong_token_fails_with_the_vendors_message(quiet, config, engin
 async def test_the_bulk_download_never_carries_the_token(quiet, config, engine):
     await refresh(config, quiet, engine, ["storefront"], full=True)
     assert quiet.vendors["storefront"].storage_token_leaks == 0
+
+
+async def test_a_read_failing_while_its_first_page_is_written_is_partial(quiet, config, engine,
+                                                                         monkeypatch):
+    """The pages fetched before a failed request are staged before the run is judged:
+    a slow write of the first page must not make the read look as if it found nothing."""
+    import time
+
+    from app.cache.writer import CacheWriter
+
+    write = CacheWriter.write_page
+
+    def slow(self, run_id, system, page, *args):
+        if page.counts:
+            time.sleep(0.3)  # the writer thread, still busy when the next answer fails
+        return write(self, run_id, system, page, *args)
+
+    monkeypatch.setattr(CacheWriter, "write_page", slow)
+    quiet.set_faults("wms", Faults(malformed_at=FIRST_DATA_REQUEST["wms"] + 1,
+                                   malformed="truncated"))
+    results = await refresh(config, quiet, engine, ["wms"], full=True)
+    assert results["wms"].status == "partial", results["wms"].summary()
+    assert results["wms"].rows > 0 and "not JSON" in results["wms"].error
+    assert queries.last_run(engine, "wms").status == "partial"
