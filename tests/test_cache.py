@@ -14,7 +14,7 @@ from app.cache.engine import make_engine, writer
 from app.cache.models import CountHistory, Item, Meta
 from app.cache.sku import sku_facts
 from app.cache.upsert import bulk_insert, bulk_update
-from app.cache.writer import CacheWriter, _as_they_come
+from app.cache.writer import MAPPED_IN_SQL, CacheWriter, _as_they_come
 from app.records import CountRow, Page, RunStats
 
 CODES = {"W1": "DAL1"}
@@ -224,6 +224,13 @@ def test_a_page_is_staged_alike_whether_bound_as_it_came_or_row_by_row(tmp_path,
                 "SELECT * FROM count_staging ORDER BY sku, location").all()))
     assert staged[0] == staged[1]
     assert len(staged[0][1]) == len({(r.sku, r.location_id) for r in rows})
+
+
+def test_a_mapping_too_big_to_bind_with_every_statement_is_staged_row_by_row():
+    rows = [CountRow("A", "W1", 1, 1, 0, 0, 100)]
+    many = {f"W{n}": f"C{n}" for n in range(1, MAPPED_IN_SQL + 2)}
+    assert _as_they_come(rows, dict(list(many.items())[:MAPPED_IN_SQL]))
+    assert not _as_they_come(rows, many)
 
 
 def test_prune_keeps_each_keys_state_as_of_the_cutoff(engine):

@@ -318,13 +318,16 @@ def _staging_rows(rows: Sequence[CountRow], run_id: int, system: str, read_at: i
 
 
 _SKU, _LOCATION, _NAME = itemgetter(0), itemgetter(1), itemgetter(7)
+MAPPED_IN_SQL = 100  # locations: 203 values bound with each statement, under any SQLite's cap
 
 
 def _as_they_come(rows: Sequence[CountRow], codes: Mapping[str, str]) -> bool:
     """Whether a page's counts can be staged as the connector yielded them: every text
-    printable, every location mapped (the usual page). Checked a column at a time in C:
-    the text of a column joined is printable exactly when each value is."""
-    return bool(rows) and codes.keys() >= set(map(_LOCATION, rows)) and \
+    printable, every location mapped (the usual page), and a mapping small enough to bind
+    with every statement. Checked a column at a time in C: the text of a column joined is
+    printable exactly when each value is."""
+    return bool(rows) and len(codes) <= MAPPED_IN_SQL and \
+        codes.keys() >= set(map(_LOCATION, rows)) and \
         "".join(map(_SKU, rows)).isprintable() and \
         "".join(map(_LOCATION, rows)).isprintable() and \
         "".join(filter(None, map(_NAME, rows))).isprintable()
@@ -334,8 +337,8 @@ def _stage_as_they_come(conn, rows: Sequence[CountRow], run_id: int, system: str
                         read_at: int, codes: Mapping[str, str]) -> None:
     """Stage CountRows without rebuilding each one: the rows are bound as they are, the
     run, system and read time once per statement, and SQLite maps each location id to its
-    code. A big read's writer thread otherwise spends a third of its time on that
-    per-row reshaping, holding the GIL the event loop parsing the next page needs."""
+    code. That per-row reshaping was about a quarter of the writer thread's time holding
+    the GIL in a big read (py-spy), the GIL the event loop parsing the next page needs."""
     mapping = tuple(sorted(codes.items()))
     head = (read_at, run_id, system, *(v for pair in mapping for v in pair))
     in_statements(conn, len(CountRow._fields), rows,
