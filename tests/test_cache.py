@@ -13,8 +13,9 @@ from app.cache import queries
 from app.cache.engine import make_engine, writer
 from app.cache.models import CountHistory, Item, Meta
 from app.cache.sku import sku_facts
+from app.cache.staging import MAPPED_IN_SQL, as_they_come
 from app.cache.upsert import bulk_insert, bulk_update
-from app.cache.writer import MAPPED_IN_SQL, CacheWriter, _as_they_come
+from app.cache.writer import CacheWriter
 from app.records import CountRow, Page, RunStats
 
 CODES = {"W1": "DAL1"}
@@ -194,7 +195,7 @@ def test_rows_at_unmapped_locations_are_counted_and_kept_apart(engine):
     assert set(queries.current_counts(engine, "wms")) == {("wms:W9", "A")}
 
 
-@pytest.mark.parametrize("rows,as_they_come", [
+@pytest.mark.parametrize("rows,usual", [
     ([CountRow(f"S{n}", f"W{n % 3 + 1}", n, n - 1, None, 0, 100 + n,
                None if n % 2 else f"N{n}") for n in range(1, 1400)], True),  # the usual page
     ([CountRow("A", "W1", 1, 1, 0, 0, 100), CountRow("A", "W1", 2, 2, 0, 0, 101)], True),
@@ -203,11 +204,11 @@ def test_rows_at_unmapped_locations_are_counted_and_kept_apart(engine):
     ([CountRow("A", "W1", 1, 1, 0, 0, 100), CountRow("B", "W7", 3, 3, 0, 0, 9)], False),
 ])
 def test_a_page_is_staged_alike_whether_bound_as_it_came_or_row_by_row(tmp_path, rows,
-                                                                       as_they_come):
+                                                                       usual):
     """Pages SQLite can take as the connector yielded them (mapped, printable) skip the
     row-by-row reshaping; the staged rows must be the ones that reshaping makes."""
     codes = {"W1": "DAL1", "W2": "DAL2", "W3": "RNO1"}
-    assert _as_they_come(rows, codes) is as_they_come
+    assert as_they_come(rows, codes) is usual
     staged = []
     for name, quick in (("quick", True), ("rows", False)):
         engine = make_engine(f"sqlite:///{tmp_path / f'{name}.db'}")
@@ -216,7 +217,7 @@ def test_a_page_is_staged_alike_whether_bound_as_it_came_or_row_by_row(tmp_path,
         run_id = cache.start_run("wms", "full", 1000, None)
         with pytest.MonkeyPatch.context() as patch:
             if not quick:
-                patch.setattr("app.cache.writer._as_they_come", lambda rows, codes: False)
+                patch.setattr("app.cache.writer.as_they_come", lambda rows, codes: False)
             unmapped = cache.write_page(run_id, "wms", Page(counts=rows), 1000, codes,
                                         RunStats())
         with engine.connect() as conn:
@@ -229,8 +230,8 @@ def test_a_page_is_staged_alike_whether_bound_as_it_came_or_row_by_row(tmp_path,
 def test_a_mapping_too_big_to_bind_with_every_statement_is_staged_row_by_row():
     rows = [CountRow("A", "W1", 1, 1, 0, 0, 100)]
     many = {f"W{n}": f"C{n}" for n in range(1, MAPPED_IN_SQL + 2)}
-    assert _as_they_come(rows, dict(list(many.items())[:MAPPED_IN_SQL]))
-    assert not _as_they_come(rows, many)
+    assert as_they_come(rows, dict(list(many.items())[:MAPPED_IN_SQL]))
+    assert not as_they_come(rows, many)
 
 
 def test_prune_keeps_each_keys_state_as_of_the_cutoff(engine):
