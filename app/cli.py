@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -120,12 +121,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    for stream in (sys.stdout, sys.stderr):  # a Latin-1 terminal: "?" for a dash, not a crash
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="replace")
     try:
-        args = build_parser().parse_args(argv)
-        handler = {None: _tui, "demo": _demo, "simulate": _simulate, "refresh": _refresh,
-                   "lookup": _lookup, "queue": _queue, "health": _health,
-                   "snapshot": _snapshot, "serve": _serve}
-        return handler[args.command](args)
+        try:
+            args = build_parser().parse_args(argv)
+            handler = {None: _tui, "demo": _demo, "simulate": _simulate, "refresh": _refresh,
+                       "lookup": _lookup, "queue": _queue, "health": _health,
+                       "snapshot": _snapshot, "serve": _serve}
+            return handler[args.command](args)
+        finally:  # a reader gone early fails here, where it is handled, not at exit
+            sys.stdout.flush()
     except SeamdeskError as exc:
         # An error quotes what it was given: a newline or an escape sequence in that must
         # not break the one line (or reach the terminal as a command).
@@ -133,6 +140,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2 if isinstance(exc, UsageError) else 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `seamdesk queue | head`: the reader has what it wanted
+        # Python flushes stdout again at exit: aim it at /dev/null so that cannot fail too.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # what a shell reports for a command ended by SIGPIPE
 
 
 def _desk(args, *, require_tokens: bool):
@@ -285,12 +296,18 @@ def _simulate(args) -> int:
     # collector from re-scanning them on every full collection while serving.
     gc.freeze()
     server = SimServer(simulator, args.host, args.port)
+    if args.write_config:
+        _check_writable(Path(args.write_config), "--write-config")
 
     def ready(port: int) -> None:
         url = f"http://{args.host}:{port}"
         if args.write_config:
             folder = Path(args.x12_folder).resolve() if args.x12_folder else None
-            write_config(simulator, url, Path(args.write_config), x12_folder=folder)
+            try:
+                write_config(simulator, url, Path(args.write_config), x12_folder=folder)
+            except OSError as exc:  # not "cannot listen": the socket is fine
+                raise UsageError(f"--write-config: {args.write_config}: "
+                                 f"{exc.strerror or exc}") from None
             print(f"config written to {args.write_config}", flush=True)
         print(f"simulator '{simulator.world.name}' listening on {url} (port {port})",
               flush=True)
@@ -301,6 +318,14 @@ def _simulate(args) -> int:
         raise UsageError(f"simulate: cannot listen on {args.host}:{args.port}: "
                          f"{exc.strerror or exc}") from None
     return 0
+
+
+def _check_writable(path: Path, option: str) -> None:
+    """A file the command will write: its folder must exist, and it must not be one."""
+    if path.is_dir():
+        raise UsageError(f"{option}: {path} is a folder, not a file")
+    if not path.parent.is_dir():
+        raise UsageError(f"{option}: {path.parent} is not an existing folder")
 
 
 def _demo(args) -> int:

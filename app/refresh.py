@@ -30,7 +30,7 @@ from app.cache.models import InventoryEvent, OrderLineRecord, SyncRun
 from app.cache.writer import CacheWriter, high_water, mapping_mark, stored_mapping
 from app.clock import Clock, system_clock
 from app.config import Config
-from app.errors import SeamdeskError
+from app.errors import SeamdeskError, UsageError
 from app.queue.store import Outcome
 from app.records import Page
 from app.sources.base import Window
@@ -165,10 +165,10 @@ class Refresher:
 
     async def run(self, systems: list[str] | None = None, full: bool = False
                   ) -> list[SystemResult]:
-        names = systems or list(self.config.systems)
+        names = list(dict.fromkeys(systems or self.config.systems))  # each one read once
         for name in names:
             if name not in self.config.systems:
-                raise SeamdeskError(f"no system {name!r} in the config "
+                raise UsageError(f"no system {name!r} in the config "
                                     f"(configured: {', '.join(self.config.systems)})")
         try:
             with bulk_work():

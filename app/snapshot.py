@@ -21,7 +21,7 @@ SIZE = (100, 32)  # wide enough for the three columns and a finding card; readab
 
 async def capture_lookup(desk: Desk, sku: str, location: str,
                          size: tuple[int, int] = SIZE) -> str:
-    from textual.worker import WorkerFailed
+    from textual.worker import WorkerCancelled, WorkerFailed
 
     from app.tui import make_app
 
@@ -31,13 +31,16 @@ async def capture_lookup(desk: Desk, sku: str, location: str,
     async def capture(pilot) -> None:
         for _ in range(3):  # the lookup, then the detail tabs mounted after the first paint
             # A failed lookup (an unknown SKU in an empty cache) shows why: keep that.
-            with suppress(WorkerFailed):
+            # (Cancelled: the app is already exiting, e.g. over a config error.)
+            with suppress(WorkerFailed, WorkerCancelled):
                 await app.workers.wait_for_complete()
             await pilot.pause()
         shots.append(app.export_screenshot(title=f"seamdesk lookup {sku} at {location}"))
         app.exit()
 
     await app.run_async(headless=True, size=size, auto_pilot=capture)
+    if app.failure is not None:  # e.g. an unknown [session] theme: the config's own error
+        raise app.failure
     return shots[0] if shots else ""
 
 

@@ -93,3 +93,30 @@ def test_a_system_that_is_down_fails_the_refresh_with_exit_1(tmp_path):
         result.stderr
     assert "connection failed" in result.stdout
     assert time.monotonic() - started < 60
+
+
+def test_a_reader_that_leaves_early_ends_the_command_quietly(config, monkeypatch, capfd):
+    """`seamdesk queue --json | head -c 1`: the pipe is gone before the output is written
+    (here before a byte); no traceback, and the shell's code for SIGPIPE."""
+    read, write = os.pipe()
+    os.close(read)
+    pipe = open(write, "w")  # noqa: SIM115 (main points its descriptor at /dev/null)
+    monkeypatch.setattr(sys, "stdout", pipe)
+    try:
+        assert main(["--config", str(config.path), "queue", "--json"]) == 141
+        print("gone where the pipe was", file=pipe, flush=True)  # no second failure at exit
+    finally:
+        pipe.close()
+    assert capfd.readouterr().err == ""
+
+
+@pytest.mark.parametrize("target,expected", [
+    ("/", "--write-config: / is a folder, not a file"),
+    ("/nonexistent/folder/config.toml", "/nonexistent/folder is not an existing folder"),
+])
+def test_a_config_the_simulator_cannot_write_is_named_before_it_listens(target, expected,
+                                                                       capsys):
+    assert main(["simulate", "--scenario", str(DEMO), "--write-config", target]) == 2
+    err = capsys.readouterr().err
+    assert expected in err and err.count("\n") == 1
+    assert not Path("/nonexistent").exists()

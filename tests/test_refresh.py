@@ -16,7 +16,7 @@ from app.cache.models import (
 )
 from app.cache.sku import sku_facts
 from app.cache.writer import high_water
-from tests.conftest import AFTER, refresh, truth
+from tests.conftest import AFTER, refresh, refresher, truth
 
 SYSTEMS = ("wms", "erp", "storefront")
 
@@ -166,12 +166,12 @@ async def test_a_location_mapped_later_is_read_again_under_its_code(config, sim,
 
 
 async def test_only_named_systems_are_refreshed(config, sim, engine):
-    results = await refresh(config, sim, engine, ["erp"])
-    assert list(results) == ["erp"]
+    results = await refresher(config, sim, engine).run(["erp", "erp"])  # named twice
+    assert [r.system for r in results] == ["erp"]
 
 
 async def test_an_unknown_system_name_is_refused(config, sim, engine):
-    from app.errors import SeamdeskError
+    from app.errors import UsageError
 
-    with pytest.raises(SeamdeskError, match="no system 'pos'"):
+    with pytest.raises(UsageError, match="no system 'pos'"):  # a bad argument: exit 2
         await refresh(config, sim, engine, ["pos"])

@@ -82,3 +82,15 @@ def test_an_empty_cache_still_writes_a_packet_that_says_so(config, tmp_path):
     assert "the cache is empty" in result.stderr
     packet = json.loads((tmp_path / "t" / "packet.json").read_text())
     assert packet["warnings"][0].startswith("the cache is empty")
+
+
+async def test_a_session_setting_the_app_refuses_is_the_config_error_not_a_crash(
+        config, sim, world, engine, tmp_path):
+    await seed(config, sim, world, engine)
+    with config.path.open("a") as file:
+        file.write('\n[session]\ntheme = "no-such-theme"\n')
+    result = snapshot(config.path, "TEE-BLK-M", "--location", "DAL1", "--out", "x",
+                      cwd=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "session.theme: unknown theme 'no-such-theme'" in result.stderr
+    assert result.stderr.count("\n") == 1 and not (tmp_path / "x").exists()
