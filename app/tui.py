@@ -299,12 +299,13 @@ class SeamdeskApp(App):
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.screen))
 
-    def show_sku(self, sku: str) -> None:
-        """Open a SKU on the lookup screen (from the command palette or another screen)."""
+    def show_sku(self, sku: str, location: str | None = None) -> None:
+        """Open a SKU (at a location, if given) on the lookup screen, from the command
+        palette or another screen."""
         while not isinstance(self.screen, LookupScreen) and len(self.screen_stack) > 2:
             self.pop_screen()
         if isinstance(self.screen, LookupScreen):
-            self.screen.open_sku(sku)
+            self.screen.open_sku(sku, location)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state == WorkerState.ERROR:

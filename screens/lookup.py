@@ -87,6 +87,7 @@ class LookupScreen(DeskScreen):
         self.location: str | None = None
         self._initial = (sku, location)
         self._opened: str | None = None  # the SKU put in the search box by opening it
+        self._opened_at: str | None = None  # and the location it was opened at, if any
         self._hits_for: str | None = None  # the query the hit list answers
         self._tabs_ready = False  # the detail tabs have mounted their contents
 
@@ -189,7 +190,7 @@ class LookupScreen(DeskScreen):
     def open_sku(self, sku: str, location: str | None = None) -> None:
         """Show a SKU (from search, the palette or another screen)."""
         self.query_one("#hits", OptionList).display = False
-        self._opened = sku
+        self._opened, self._opened_at = sku, location
         self.query_one("#search", Input).value = sku
         self.load(sku, location)
 
@@ -214,7 +215,12 @@ class LookupScreen(DeskScreen):
         self._focus_content()
 
     def reload(self) -> None:
-        if self.result is not None:
+        """Load again what is open. A SKU opened from another screen is loaded before this
+        screen resumes (the resume comes after): that SKU, not the one it replaces."""
+        if self._opened and (self.result is None
+                             or self.result.sku.lower() != self._opened.lower()):
+            self.load(self._opened, self._opened_at)
+        elif self.result is not None:
             self.load(self.result.sku, self.location)
 
     def on_screen_resume(self) -> None:

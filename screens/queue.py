@@ -411,7 +411,7 @@ class QueueScreen(DeskScreen):
     # -- elsewhere ------------------------------------------------------------------------
     def action_lookup(self) -> None:
         if self.current is not None and self.current.sku:
-            self.app.show_sku(self.current.sku)
+            self.app.show_sku(self.current.sku, self.current.location)
 
     def action_back(self) -> None:
         if self.query_one("#filter", Input).has_focus:

@@ -65,6 +65,41 @@ async def test_a_row_acknowledged_and_looked_up(config, sim, world, engine):
         assert app.screen.result.sku == "MUG-WHT-12"
 
 
+async def test_a_lookup_from_the_queue_replaces_the_sku_shown_before(config, sim, world,
+                                                                    engine):
+    """The lookup showed another SKU when the queue opened: `l` shows the exception's SKU
+    at the exception's location (the lookup's resume used to load the old one over it)."""
+    await seed(config, sim, world, engine)
+    app = make_app(make_desk(config, sim), "TEE-BLK-M")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_queue(pilot)
+        await pilot.press("slash", *"code:phantom-stock", "enter")
+        await settle(pilot)
+        row = app.screen.current
+        await pilot.press("l")
+        await settle(pilot)
+        await settle(pilot)
+        assert (app.screen.result.sku, app.screen.location) == (row.sku, row.location)
+        assert row.sku != "TEE-BLK-M"
+
+
+async def test_the_queue_keeps_its_own_look_after_the_systems_screen(config, sim, world,
+                                                                    engine):
+    """Both screens have a #detail: the systems screen's rounded box must not reach the
+    queue's detail pane (three rows fewer at 80x24) once its CSS is loaded."""
+    await seed(config, sim, world, engine)
+    app = make_app(make_desk(config, sim))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("escape", "s")
+        await settle(pilot)
+        await pilot.press("escape")
+        await open_queue(pilot)
+        detail = app.screen.query_one("#detail").styles
+        assert detail.border_top[0] == "solid" and detail.border_left[0] in ("", "none")
+        assert detail.margin.top == 0
+
+
 async def test_read_only_refuses_queue_actions(config, sim, world, engine):
     await seed(config, sim, world, engine)
     app = make_app(make_desk(config, sim, read_only=True))
