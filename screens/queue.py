@@ -24,7 +24,7 @@ from app.queue.query import QueueFilter, QueueRow, parse_filter
 from app.threads import helpers
 from screens.base import DeskScreen
 from screens.queue_action import ActionDialog, Request
-from widgets.queue_detail import detail_text
+from widgets.queue_detail import DetailPane, detail_text
 from widgets.quiet_footer import QuietFooter
 from widgets.status_header import StatusHeader
 from widgets.virtual_table import PAGE, Column, VirtualTable
@@ -162,7 +162,7 @@ class QueueScreen(DeskScreen):
         yield Static(id="overview")
         yield Static(id="columns")
         yield VirtualTable(COLUMNS, lambda shown: shown.row.cursor(self.sort), id="rows")
-        yield Static(id="detail")
+        yield DetailPane(id="detail")
         yield QuietFooter(compact=True, id="keys")
         yield QuietFooter(compact=True, id="typing", typing=True)
 
@@ -322,17 +322,18 @@ class QueueScreen(DeskScreen):
     def _show_detail(self, text: Text) -> None:
         """Lay the screen out again only if the detail's height changes: a relayout
         repaints every widget, and the cursor changes the detail on every key."""
-        detail = self.query_one("#detail", Static)
+        pane = self.query_one("#detail", DetailPane)
+        detail = pane.text
         detail.update(text, layout=False)
-        width, shown = detail.content_region.width, detail.content_region.height
+        width, shown = detail.content_region.width, pane.content_region.height
         last_width, last = self._detail_lines
         if width == last_width and last > shown and text.plain.count("\n") >= shown:
             return  # at its tallest before and still (no need to wrap it to know)
         lines = detail.get_content_height(self.size, self.size, width) if width else -1
         same = width == last_width and (lines == last or last > shown <= lines
                                         or 0 <= last < shown >= lines)
-        if not same:  # (shown: the height laid out for the last; clipped or padded to it)
-            detail.refresh(layout=True)
+        if not same or pane.has_focus:  # (shown: the height laid out for the last;
+            detail.refresh(layout=True)  # clipped or padded to it; focused: it scrolls)
         self._detail_lines = (width, lines)
 
     # -- filter and sort ------------------------------------------------------------------
@@ -414,7 +415,8 @@ class QueueScreen(DeskScreen):
             self.app.show_sku(self.current.sku, self.current.location)
 
     def action_back(self) -> None:
-        if self.query_one("#filter", Input).has_focus:
-            self.query_one("#rows", VirtualTable).focus()
+        rows = self.query_one("#rows", VirtualTable)
+        if not rows.has_focus:  # from the filter box or the detail: back to the rows first
+            rows.focus()
         else:
             self.app.pop_screen()

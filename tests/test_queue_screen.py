@@ -100,6 +100,23 @@ async def test_the_queue_keeps_its_own_look_after_the_systems_screen(config, sim
         assert detail.margin.top == 0
 
 
+async def test_the_detail_scrolls_by_keyboard_at_80x24(config, sim, world, engine):
+    """The amendment's owner and audit trail lie below the pane at 80x24: tab to it, end."""
+    await seed(config, sim, world, engine)
+    app = make_app(make_desk(config, sim))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_queue(pilot)
+        await pilot.press("slash", *"code:amendment-after-release", "enter")
+        await settle(pilot)
+        detail = app.screen.query_one("#detail")
+        assert detail.max_scroll_y > 0  # more than the pane shows
+        await pilot.press("tab", "end")
+        await settle(pilot)
+        assert detail.has_focus and detail.scroll_y == detail.max_scroll_y
+        await pilot.press("escape")  # back to the rows, not off the screen
+        assert app.screen.query_one("#rows").has_focus
+
+
 async def test_read_only_refuses_queue_actions(config, sim, world, engine):
     await seed(config, sim, world, engine)
     app = make_app(make_desk(config, sim, read_only=True))

@@ -6,6 +6,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.widgets import Static
 
 from app.clock import age_text, clock_text
 from app.diagnosis.catalogue import CATALOGUE
@@ -15,6 +18,23 @@ from widgets.count_panel import number_text
 
 if TYPE_CHECKING:
     from app.queue.query import QueueDetail
+
+
+class DetailPane(VerticalScroll):
+    """The exception's detail in a pane that takes focus (tab) and scrolls by keyboard:
+    at 80x24 the owner and the audit trail lie below what it has room to show."""
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="detail-text")
+
+    @property
+    def text(self) -> Static:
+        return self.query_one("#detail-text", Static)
+
+    def on_focus(self) -> None:
+        # The queue lays the text out again only when the pane's height changes, so the
+        # height scrolled over may be an earlier exception's: measure this one's now.
+        self.text.refresh(layout=True)
 
 
 def detail_text(detail: QueueDetail | None, now: int, owners: dict[str, str]) -> Text:
