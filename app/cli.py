@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import gc
 import os
+import sqlite3
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -144,6 +145,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Python flushes stdout again at exit: aim it at /dev/null so that cannot fail too.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141  # what a shell reports for a command ended by SIGPIPE
+    except Exception as exc:
+        if not _damaged_cache(exc):
+            raise  # a bug: its traceback is what a report needs
+        print(f"seamdesk: the cache cannot be read: {getattr(exc, 'orig', None) or exc} "
+              "(move the file aside: the next refresh builds a new one)", file=sys.stderr)
+        return 2
+
+
+def _damaged_cache(exc: BaseException) -> bool:
+    """Whether SQLite says the cache file is damaged (found mid-command, after it opened
+    fine), through the driver or through SQLAlchemy (its `orig`)."""
+    error = getattr(exc, "orig", None) or exc
+    return isinstance(error, sqlite3.DatabaseError) and (
+        "malformed" in str(error) or "not a database" in str(error))
 
 
 def _desk(args, *, require_tokens: bool):

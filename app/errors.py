@@ -32,7 +32,9 @@ class ScenarioError(UsageError):
     title = "Scenario problem"
 
 
-class CacheError(SeamdeskError):
+class CacheError(UsageError):
+    """The cache file [cache] url names cannot be used (unwritable, damaged): exit 2."""
+
     title = "Cache problem"
 
 

@@ -120,3 +120,30 @@ def test_a_config_the_simulator_cannot_write_is_named_before_it_listens(target, 
     err = capsys.readouterr().err
     assert expected in err and err.count("\n") == 1
     assert not Path("/nonexistent").exists()
+
+
+async def test_a_cache_damaged_after_it_opens_is_one_line_and_exit_2(config, sim, world,
+                                                                     engine, capsys):
+    from tests.test_lookup import seed
+
+    await seed(config, sim, world, engine)
+    engine.dispose()
+    path = Path(config.cache_url.removeprefix("sqlite:///"))
+    with path.open("r+b") as cache:  # the schema's first pages intact, data pages not
+        cache.seek(12288)
+        cache.write(b"\xff" * 4096)
+    assert main(["--config", str(config.path), "lookup", "TEE-BLK-M"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("seamdesk: the cache cannot be read: database disk image is "
+                          "malformed") and err.count("\n") == 1
+
+
+def test_a_cache_this_user_cannot_write_is_named_as_such(config, monkeypatch, capsys):
+    """(As root every file is writable: os.access stands in for a read-only support login.)"""
+    from app.cache import engine as engine_module
+
+    engine_module.make_engine(config.cache_url)  # the file exists
+    monkeypatch.setattr(engine_module.os, "access", lambda path, mode: False)
+    assert main(["--config", str(config.path), "lookup", "TEE-BLK-M"]) == 2
+    err = capsys.readouterr().err
+    assert "the cache file is not writable by this user" in err and err.count("\n") == 1

@@ -114,7 +114,10 @@ def _create_private_file(path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         if path.exists():
             if not os.access(path, os.R_OK | os.W_OK):
-                raise PermissionError(13, "Permission denied")
+                # Reading needs writing too: SQLite's WAL keeps its index in a file beside.
+                raise CacheError(f"{path}: the cache file is not writable by this user "
+                                 "(reading it needs that too: SQLite keeps its WAL files "
+                                 "beside it)")
             return
         fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600)
     except FileExistsError:  # created by another process just now: none of our locks
