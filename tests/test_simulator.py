@@ -22,6 +22,8 @@ MINIMAL = {"location": [{"code": "DAL1"}], "item": [{"sku": "A"}],
     ({"colour": "red"}, "colour: unknown key"),
     ({"now": "yesterday"}, "now: Input should be a valid datetime"),
     ({"faults": {"wms": {"throttle_every": -1}}}, "faults.wms.throttle_every"),
+    ({"count": [{"system": "erp", "sku": "A", "location": "DAL1", "on_hand": -10**20}]},
+     "count.0: on_hand: -100000000000000000000 is out of range"),
 ])
 def test_scenario_mistakes_are_one_line(change, expected):
     with pytest.raises(ScenarioError) as caught:

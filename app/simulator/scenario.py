@@ -23,7 +23,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 
 from app.errors import ScenarioError, read_toml
 
@@ -35,6 +42,15 @@ Time = Annotated[datetime, AfterValidator(lambda t: t if t.tzinfo else t.replace
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="after")
+    def _fits_a_database(self):
+        """Every whole number fits a signed 64-bit column (what SQLite and the vendors'
+        JSON carry): a bigger one is a mistake in the file, named here, not a crash."""
+        for name, value in self:
+            if type(value) is int and not -2**63 <= value < 2**63:
+                raise ValueError(f"{name}: {value} is out of range (at most 19 digits)")
+        return self
 
 
 class ScenarioLocation(_Strict):
