@@ -350,3 +350,17 @@ async def test_netsuite_a_read_stopped_early_drops_the_page_asked_for_ahead():
         await asyncio.sleep(0)
     assert not [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
     assert sorted(seen["offsets"]) in ([0], [0, 3])
+
+
+@pytest.mark.parametrize(("method", "value"), [
+    ("int", "99999999999999999999"), ("int", -2**63 - 1), ("quantity", 1e20),
+    ("quantity", "inf"),
+])
+def test_a_number_beyond_64_bits_is_a_payload_error_naming_the_field(method, value):
+    """(The cache's columns are 64-bit: such a number must not reach the writer.)"""
+    from app.sources.base import Fields
+
+    with pytest.raises(PayloadError, match=r"erp: item\.on_hand .*(out of )?range"):
+        getattr(Fields("erp", "item", {"on_hand": value}), method)("on_hand")
+    assert getattr(Fields("erp", "item", {"on_hand": 2**63 - 1}), method)("on_hand") \
+        == 2**63 - 1

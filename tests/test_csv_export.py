@@ -47,6 +47,7 @@ async def test_malformed_rows_are_skipped_and_named_by_line(tmp_path):
     export = tmp_path / "stock.csv"
     export.write_text(HEADER + "TEE,DAL1,40,34,\n"
                       "HOOD,DAL1,lots,3,\n"
+                      "BIG,DAL1,99999999999999999999,5,\n"
                       ",DAL1,1,1,\n"
                       "CAP,ATL1,5,5,yesterday\n"
                       "BAG,ATL1\n"
@@ -55,10 +56,11 @@ async def test_malformed_rows_are_skipped_and_named_by_line(tmp_path):
     rows, stats = await read(export)
     assert [r.sku for r in rows] == ["TEE"]
     note = stats.notes[0]
-    assert note.startswith("5 malformed rows skipped: stock.csv line 3: On hand 'lots' is not "
-                           "a number; stock.csv line 4: no SKU; stock.csv line 5: Changed "
-                           "'yesterday' is not a time; stock.csv line 6: 'On hand' is missing")
-    assert "line 8" in note
+    assert note.startswith("6 malformed rows skipped: stock.csv line 3: On hand 'lots' is not "
+                           "a number in range; stock.csv line 4: On hand "
+                           "'99999999999999999999' is not a number in range; stock.csv line "
+                           "5: no SKU; stock.csv line 6: Changed 'yesterday' is not a time")
+    assert "line 9" in note
 
 
 async def test_a_drop_folder_reads_every_export_the_newer_row_winning(tmp_path):

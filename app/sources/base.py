@@ -65,9 +65,12 @@ class Fields:
         if isinstance(value, bool) or not isinstance(value, int | str):
             raise self._fail(key, f"should be a whole number, got {_preview(value)}")
         try:
-            return int(value)
+            number = int(value)
         except ValueError:
             raise self._fail(key, f"should be a whole number, got {_preview(value)}") from None
+        if not -2**63 <= number < 2**63:
+            raise self._fail(key, f"is out of range: {_preview(value)}")
+        return number
 
     def quantity(self, key: str, *, optional: bool = False) -> int | None:
         """A quantity vendors send as a decimal (10.0, "12.000000"), rounded to units."""
@@ -77,9 +80,10 @@ class Fields:
         if isinstance(value, bool) or not isinstance(value, int | float | str):
             raise self._fail(key, f"should be a number, got {_preview(value)}")
         try:
-            return round(float(value))
-        except (ValueError, OverflowError):
-            raise self._fail(key, f"should be a number, got {_preview(value)}") from None
+            return whole(value)
+        except ValueError:
+            raise self._fail(key, f"should be a number in range, got {_preview(value)}") \
+                from None
 
     def time(self, key: str, parse: Callable[[str], int], *, optional: bool = True) -> int | None:
         value = self.text(key, optional=optional)
@@ -98,6 +102,19 @@ class Fields:
         if not isinstance(value, list):
             raise self._fail(key, f"should be a list, got {_preview(value)}")
         return value
+
+
+def whole(value: float | int | str) -> int:
+    """A vendor's number as a whole one (10.0 and "12.000000" are 10 and 12), within the
+    64 bits the cache stores; ValueError for anything else, bigger numbers included."""
+    try:  # a whole number's text as it is (through a float, 19 digits would be rounded)
+        number = value if type(value) is int else int(value) if type(value) is str and \
+            value.strip().lstrip("+-").isdigit() else round(float(value))
+    except OverflowError:  # inf
+        raise ValueError(f"{value!r} is out of range") from None
+    if not -2**63 <= number < 2**63:
+        raise ValueError(f"{value!r} is out of range")
+    return number
 
 
 def quick_or_careful(quick: Callable[..., T], careful: Callable[..., T]) -> Callable[..., T]:

@@ -24,7 +24,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from app.records import CountRow, Page, RunStats
-from app.sources.base import Window
+from app.sources.base import Window, whole
 from app.sources.errors import PayloadError
 
 FIELDS = ("sku", "location", "name", "on_hand", "available", "allocated", "in_transit",
@@ -140,9 +140,10 @@ class CsvExportConnector:
         for key in QUANTITIES:
             text = cell(key)
             try:
-                quantities[key] = round(float(text)) if text else None
-            except (ValueError, OverflowError):
-                raise ValueError(f"{self.columns[key]} {text[:30]!r} is not a number") from None
+                quantities[key] = whole(text) if text else None
+            except ValueError:
+                raise ValueError(f"{self.columns[key]} {text[:30]!r} is not a number in range"
+                                 ) from None
         stamp = cell("updated_at")
         try:
             updated = self._time(stamp) if stamp else modified
