@@ -50,9 +50,9 @@ class StatusHeader(Widget):
             left.append(shown, style="bold")
         else:
             left.append("no operator (ctrl+o)", style="bold reverse")
-        if getattr(app, "read_only", False):
-            left.append(" ")
-            left.append(" READ-ONLY ", style="bold reverse")
+        # Read-only is never cut: a narrow header shortens the name and the screen first.
+        marker = Text(" ") + Text(" READ-ONLY ", style="bold reverse") \
+            if getattr(app, "read_only", False) else Text()
         right = Text()
         refreshing = getattr(app, "refreshing", None)
         if refreshing:
@@ -67,8 +67,9 @@ class StatusHeader(Widget):
             right.append("  ")
         right.rstrip()
         right.append(" ")
-        gap = self.size.width - left.cell_len - right.cell_len
+        gap = self.size.width - left.cell_len - marker.cell_len - right.cell_len
         if gap < 1:  # narrow: the freshness wins over the screen's name
-            left.truncate(max(0, self.size.width - right.cell_len - 1), overflow="ellipsis")
-            gap = max(1, self.size.width - left.cell_len - right.cell_len)
-        return Text.assemble(left, " " * gap, right)
+            left.truncate(max(0, self.size.width - marker.cell_len - right.cell_len - 1),
+                          overflow="ellipsis")
+            gap = max(1, self.size.width - left.cell_len - marker.cell_len - right.cell_len)
+        return Text.assemble(left, marker, " " * gap, right)
