@@ -26,6 +26,11 @@ def print_queue(desk: Desk, args) -> int:
     for code in args.code or ():
         if code not in CATALOGUE:
             raise UsageError(f"--code: unknown finding code {code!r}")
+    known = desk.config.settings.locations
+    for location in args.location or ():  # (an unmapped one is "system:id")
+        if ":" not in location and location.lower() not in {c.lower() for c in known}:
+            raise UsageError(f"--location: no such location {location!r} "
+                             f"(locations: {', '.join(known)})")
     where = QueueFilter(status=statuses, code=tuple(args.code or ()),
                         owner=tuple(args.owner or ()), location=tuple(args.location or ()))
     out = sys.stdout

@@ -147,3 +147,22 @@ def test_a_cache_this_user_cannot_write_is_named_as_such(config, monkeypatch, ca
     assert main(["--config", str(config.path), "lookup", "TEE-BLK-M"]) == 2
     err = capsys.readouterr().err
     assert "the cache file is not writable by this user" in err and err.count("\n") == 1
+
+
+async def test_queue_locations_are_matched_in_any_case_and_unknown_ones_named(
+        config, sim, world, engine, capsys):
+    import json
+
+    from tests.test_lookup import seed
+
+    await seed(config, sim, world, engine)
+    listed = {}
+    for spelled in ("DAL1", "dal1"):
+        assert main(["--config", str(config.path), "queue", "--location", spelled,
+                     "--json"]) == 0
+        listed[spelled] = json.loads(capsys.readouterr().out)
+    assert listed["dal1"] == listed["DAL1"] and listed["DAL1"]
+    assert {row["location"] for row in listed["dal1"]} == {"DAL1"}
+    assert main(["--config", str(config.path), "queue", "--location", "NOPE"]) == 2
+    err = capsys.readouterr().err
+    assert "--location: no such location 'NOPE' (locations: " in err and err.count("\n") == 1

@@ -52,8 +52,10 @@ class QueueFilter:
         q = QueueItem
         found = []
         match = match_words(self.text) if self.use_index else None
+        # "dal1" means DAL1, as in the lookup (a location has no index of its own to lose).
+        locations = tuple(v.lower() for v in self.location)
         for column, values in ((q.status, self.statuses()), (q.code, self.code),
-                               (q.handoff, self.handoff), (q.location, self.location)):
+                               (q.handoff, self.handoff), (func.lower(q.location), locations)):
             if values:
                 clause = column.in_(values)
                 found.append(func.likely(clause) if counting and match is not None
