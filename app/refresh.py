@@ -33,6 +33,7 @@ from app.config import Config
 from app.errors import SeamdeskError, UsageError
 from app.queue.store import Outcome
 from app.records import Page
+from app.redact import without_secrets
 from app.sources.base import Window
 from app.sources.errors import SourceError
 from app.sources.registry import FOLDER_KINDS, MIDDLEWARE_KINDS, SUPPLIER_KINDS, make_connector
@@ -154,6 +155,7 @@ class Refresher:
         self.sleep = sleep
         self.progress = progress
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cache-writer")
+        self._secrets = config.secrets()  # what a vendor's answer must not bring into the cache
         self.queue: Outcome | None = None  # what the detectors made of the refresh
 
     def now(self) -> int:
@@ -295,6 +297,7 @@ class Refresher:
             while (page := await queue.get()) is not None:
                 # Every row of a run carries the run's start as its read time, the same
                 # moment last_good_read_at records: one clock for "when was this read".
+                page = without_secrets(page, self._secrets)
                 result.unmapped += await self._db(self.writer.write_page, run_id, system, page,
                                                   run_at, codes, connector.stats)
                 result.pages += 1
