@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from app.clock import age_text, clock_text
+from app.clock import age_text, clock_text, parse_iso
 from app.diagnosis.catalogue import CATALOGUE
 from app.diagnosis.orders import context_lines
 from app.records import COMPARED, TITLES
@@ -84,5 +84,16 @@ def _context(evidence: dict, now: int) -> list[str]:
             lines.append(f"  {TITLES[system]:<10} on hand {number_text(c['on_hand'])} · "
                          f"available {number_text(c['available'])} · allocated "
                          f"{number_text(c['allocated'])} · updated "
-                         f"{(c['updated_at'] or '—').replace('T', ' ')}")
+                         f"{_when(c['updated_at'], now)}")
     return lines
+
+
+def _when(stamp: str | None, now: int) -> str:
+    """An evidence time (ISO) as the rest of the app shows one: '11:20 UTC (4 h ago)'."""
+    if not stamp:
+        return "—"
+    try:
+        epoch = parse_iso(stamp).timestamp()
+    except ValueError:  # evidence written by another version: shown as it is
+        return stamp
+    return f"{clock_text(epoch, now)} ({age_text(now - epoch)})"
