@@ -88,6 +88,7 @@ class LookupScreen(DeskScreen):
         self._initial = (sku, location)
         self._opened: str | None = None  # the SKU put in the search box by opening it
         self._opened_at: str | None = None  # and the location it was opened at, if any
+        self._details_of: tuple[str | None, str | None] = (None, None)  # the tabs' SKU, location
         self._hits_for: str | None = None  # the query the hit list answers
         self._tabs_ready = False  # the detail tabs have mounted their contents
 
@@ -286,6 +287,11 @@ class LookupScreen(DeskScreen):
                 cards.mount(Static(Text("No findings: the systems agree here.")))
         self.query_one("#timeline", Static).update(
             history_text(loc) if loc else Text("Choose a SKU to see its history.", style="dim"))
+        shown = (self.result.sku if self.result else None, self.location)
+        if shown != self._details_of:  # another SKU or location: from the top (a reload of
+            self._details_of = shown  # the same one keeps the place being read)
+            for scrolled in (cards, self.query_one("#history-scroll")):
+                scrolled.scroll_home(animate=False)
 
     def on_location_grid_chosen(self, message) -> None:  # LocationGrid.Chosen
         self.location = message.location

@@ -206,3 +206,22 @@ async def test_a_config_error_ends_the_app_with_exit_code_2():
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
     assert app.return_code == 2 and "cache.url" in app.failure.message
+
+
+async def test_another_sku_is_shown_from_the_top_of_its_findings(config, sim, world, engine):
+    from tests.test_lookup import seed
+
+    await seed(config, sim, world, engine)
+    app = make_app(make_desk(config, sim), "TEE-BLK-M", "DAL1")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        cards = app.screen.query_one("#cards")
+        cards.scroll_end(animate=False)
+        await settle(pilot)
+        assert cards.scroll_y > 0  # (the findings are taller than the tab at 80x24)
+        app.screen.reload()  # the same SKU again (a refresh landed): the place is kept
+        await settle(pilot)
+        assert cards.scroll_y > 0
+        app.show_sku("HOOD-GRY-L")
+        await settle(pilot)
+        assert app.screen.result.sku == "HOOD-GRY-L" and cards.scroll_y == 0
