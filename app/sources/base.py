@@ -12,6 +12,7 @@ from app.records import Page, RunStats
 from app.sources.errors import PayloadError
 
 T = TypeVar("T")
+INT64 = range(-2**63, 2**63)  # what the cache's integer columns hold
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +69,7 @@ class Fields:
             number = int(value)
         except ValueError:
             raise self._fail(key, f"should be a whole number, got {_preview(value)}") from None
-        if not -2**63 <= number < 2**63:
+        if number not in INT64:
             raise self._fail(key, f"is out of range: {_preview(value)}")
         return number
 
@@ -112,7 +113,7 @@ def whole(value: float | int | str) -> int:
             value.strip().lstrip("+-").isdigit() else round(float(value))
     except OverflowError:  # inf
         raise ValueError(f"{value!r} is out of range") from None
-    if not -2**63 <= number < 2**63:
+    if number not in INT64:
         raise ValueError(f"{value!r} is out of range")
     return number
 
