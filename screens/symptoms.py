@@ -49,6 +49,10 @@ class SymptomScreen(DeskScreen):
         Binding("u", "tab('resume')", "Unfinished", id="resume"),
         Binding("k", "tab('packets')", "Packets", id="packets"),
         Binding("escape", "back", "Back", id="symptoms_back"),
+        # The list is numbered: a digit goes to that symptom (0 is 10), and enter starts it.
+        # (Described once, so help shows one line for the ten keys.)
+        *(Binding(str(n % 10), f"pick({n})", "" if n > 1 else "Go to symptom N",
+                  show=False, key_display="0-9") for n in range(1, len(SYMPTOMS) + 1)),
     ]
 
     def __init__(self, sku: str | None = None, location: str | None = None,
@@ -123,6 +127,10 @@ class SymptomScreen(DeskScreen):
         self.query_one(TabbedContent).active = tab
         target = {"start": "#symptoms", "resume": "#unfinished", "packets": "#packet-list"}
         self.query_one(target[tab]).focus()
+
+    def action_pick(self, number: int) -> None:
+        self.action_tab("start")
+        self.query_one("#symptoms", OptionList).highlighted = number - 1
 
     def action_back(self) -> None:
         if isinstance(self.focused, Input):

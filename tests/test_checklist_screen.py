@@ -77,6 +77,21 @@ async def test_symptom_7_ends_in_a_packet_naming_handoff_owner_and_evidence(conf
     assert "**Handoff:** ERP and WMS disagree on PO-1042 for TEE-BLK-M at DAL1" in markdown
 
 
+async def test_a_digit_goes_to_that_symptom_in_the_list(config, sim, world, engine):
+    await seed(config, sim, world, engine)
+    app = make_app(make_desk(config, sim), "TEE-BLK-M", "DAL1")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("c")
+        await settle(pilot)
+        symptoms = app.screen.query_one("#symptoms")
+        for key, number in (("7", 7), ("0", 10), ("2", 2)):
+            await pilot.press(key)
+            assert symptoms.highlighted == number - 1
+        await pilot.press("shift+tab", "3")  # typed into a box, not a jump
+        assert symptoms.highlighted == 1
+
+
 async def test_symptom_1_keeps_the_owner_the_operator_typed(config, sim, world, engine):
     await seed(config, sim, world, engine)
     cfg = with_packets(config)
