@@ -20,7 +20,7 @@ from textual.message import Message
 from textual.widgets import Input, Static
 
 from app.clock import age_text, span_text
-from app.queue.query import QueueFilter, QueueRow, parse_filter
+from app.queue.query import QueueFilter, QueueRow, parse_filter, unknown_values
 from app.threads import helpers
 from screens.base import DeskScreen
 from screens.queue_action import ActionDialog, Request
@@ -292,7 +292,13 @@ class QueueScreen(DeskScreen):
             if overview.oldest_open_at is not None:
                 text.append(f"│ oldest {age_text(now - overview.oldest_open_at)}  ")
         total = "counting…" if self._total is None else f"{self._total:,}"
-        text.append(f"│ {total} match · by {self.sort}", style="dim")
+        why = unknown_values(self.where, self.app.desk.config.settings.locations) \
+            if self._total == 0 else None
+        if why:  # in place of the order: what matches nothing says why (80 columns)
+            text.append("│ 0 match: ", style="dim")
+            text.append(why, style="bold")
+        else:
+            text.append(f"│ {total} match · by {self.sort}", style="dim")
         self.query_one("#overview", Static).update(text, layout=False)  # one line, always
 
     def on_virtual_table_highlighted(self, message: VirtualTable.Highlighted) -> None:

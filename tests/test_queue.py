@@ -283,3 +283,15 @@ async def test_free_text_counts_match_the_pages_they_count(config, sim, world, e
             rows += page
             after = page[-1].cursor("age")
         assert rows and query.count(engine, where) == len(rows), where
+
+
+@pytest.mark.parametrize(("line", "why"), [
+    ("code:phantom", "no code 'phantom', try phantom-stock"),
+    ("status:resolve", "no status 'resolve', try resolved"),
+    ("loc:NOPE", "no location 'NOPE' in [locations]"),
+    ("code:phantom-stock status:resolved loc:dal1 loc:wms:7 words", None),
+])
+def test_a_filter_value_nothing_can_have_is_named(line, why):
+    from app.queue.query import parse_filter, unknown_values
+
+    assert unknown_values(parse_filter(line), ["DAL1", "ATL1"]) == why

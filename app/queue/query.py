@@ -8,9 +8,11 @@ at a million exceptions a count costs a scan, and the screen asks on every filte
 
 from __future__ import annotations
 
+import difflib
 import sqlite3
 import threading
 import weakref
+from collections.abc import Collection
 from dataclasses import dataclass, fields, replace
 
 import orjson
@@ -306,6 +308,26 @@ def detail(engine: Engine, item_id: int) -> QueueDetail | None:
     key, evidence, first_seen, seen, closed, snoozed, note = found[width:]
     return QueueDetail(row, key, orjson.loads(evidence), first_seen, seen, closed, snoozed,
                        note, audit)
+
+
+def unknown_values(where: QueueFilter, locations: Collection[str]) -> str | None:
+    """What in a filter no exception can have (a code or status seamdesk does not know, a
+    location [locations] lacks), with the closest known spelling: a filter that matches
+    nothing says why instead of only "0 match"."""
+    from app.diagnosis.catalogue import CATALOGUE
+
+    known_locations = {code.lower() for code in locations}
+    for label, values, known in (("code", where.code, CATALOGUE),
+                                 ("status", where.status, (*STATUSES, "active"))):
+        for value in values:
+            if value not in known:
+                close = difflib.get_close_matches(value, list(known), n=1, cutoff=0.5) or \
+                    [k for k in known if k.startswith(value)][:1]
+                return f"no {label} {value!r}" + (f", try {close[0]}" if close else "")
+    for value in where.location:
+        if ":" not in value and value.lower() not in known_locations:
+            return f"no location {value!r} in [locations]"
+    return None
 
 
 FILTER_KEYS = {"status": "status", "code": "code", "handoff": "handoff", "owner": "owner",
