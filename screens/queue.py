@@ -386,7 +386,8 @@ class QueueScreen(DeskScreen):
             if request is not None:
                 self.run_action(request, target)
 
-        self.app.push_screen(ActionDialog(action, what, suggestion), chosen)
+        roles = tuple(self.app.desk.config.settings.owners)
+        self.app.push_screen(ActionDialog(action, what, suggestion, roles), chosen)
 
     @work(thread=True, exit_on_error=False, group="act")
     def run_action(self, request: Request, target) -> None:

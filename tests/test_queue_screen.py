@@ -117,6 +117,30 @@ async def test_the_detail_scrolls_by_keyboard_at_80x24(config, sim, world, engin
         assert app.screen.query_one("#rows").has_focus
 
 
+async def test_a_dialog_missing_what_it_needs_stays_open_and_says_so(config, sim, world,
+                                                                   engine):
+    await seed(config, sim, world, engine)
+    app = make_app(make_desk(config, sim))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_queue(pilot)
+        for key, typed, said in (("g", "", "Say to whom"), ("x", "", "A note is required"),
+                                 ("z", "two", "A number of hours")):
+            await pilot.press(key)
+            await settle(pilot)
+            dialog = app.screen
+            if key == "z":
+                await pilot.press(*["backspace"] * 2)  # the suggested 24
+            await pilot.press(*typed, "enter")
+            await settle(pilot)
+            assert app.screen is dialog  # still open, with the reason
+            assert said in str(dialog.query_one("#problem").render())
+            if key == "g":
+                assert "roles: " in " ".join(str(s.render()) for s in dialog.query("Static"))
+            await pilot.press("escape")
+            await settle(pilot)
+        assert isinstance(app.screen, QueueScreen)
+
+
 async def test_read_only_refuses_queue_actions(config, sim, world, engine):
     await seed(config, sim, world, engine)
     app = make_app(make_desk(config, sim, read_only=True))
