@@ -344,6 +344,8 @@ def _check_writable(path: Path, option: str) -> None:
 
 
 def _demo(args) -> int:
+    # A few seconds pass before the app's first frame: say what is happening meanwhile.
+    print("seamdesk demo: starting the simulated systems and reading them…", flush=True)
     import tempfile
 
     from app.demo import demo_desk, replay
