@@ -11,7 +11,7 @@ from app.clock import iso, span_text
 from app.diagnosis.catalogue import CATALOGUE
 from app.errors import UsageError
 from app.plain import visible
-from app.queue.query import STATUSES, QueueFilter, QueueRow
+from app.queue.query import STATUSES, QueueFilter, QueueRow, known_location
 from app.service import Desk
 
 PAGE = 1000
@@ -27,8 +27,8 @@ def print_queue(desk: Desk, args) -> int:
         if code not in CATALOGUE:
             raise UsageError(f"--code: unknown finding code {code!r}")
     known = desk.config.settings.locations
-    for location in args.location or ():  # (an unmapped one is "system:id")
-        if ":" not in location and location.lower() not in {c.lower() for c in known}:
+    for location in args.location or ():
+        if not known_location(location, known):
             raise UsageError(f"--location: no such location {location!r} "
                              f"(locations: {', '.join(known)})")
     where = QueueFilter(status=statuses, code=tuple(args.code or ()),

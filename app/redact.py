@@ -43,14 +43,19 @@ def _text_fields(kind: type) -> tuple[str, ...]:
     return tuple(name for name, hint in hints.items() if hint is str or str in get_args(hint))
 
 
+def masked(text: str, secrets: Sequence[str]) -> str:
+    """The text with every secret in it replaced by MASK."""
+    for secret in secrets:
+        text = text.replace(secret, MASK)
+    return text
+
+
 def _row_without(row, secrets: Sequence[str]):
     values = {}
     for name in _text_fields(type(row)):
         value = getattr(row, name)
         if value is not None and any(secret in value for secret in secrets):
-            for secret in secrets:
-                value = value.replace(secret, MASK)
-            values[name] = value
+            values[name] = masked(value, secrets)
     if not values:
         return row
     return row._replace(**values) if hasattr(row, "_replace") else replace(row, **values)

@@ -395,12 +395,8 @@ class QueueScreen(DeskScreen):
         kwargs: dict = {}
         if request.action == "assign":
             kwargs["assignee"] = request.value
-        elif request.action == "snooze":
-            try:
-                hours = float(request.value)
-            except ValueError:
-                hours = 0
-            kwargs["until"] = desk.now() + int(hours * 3600)
+        elif request.action == "snooze":  # (the dialog took only a number of hours)
+            kwargs["until"] = desk.now() + int(float(request.value) * 3600)
         else:
             kwargs["note"] = request.value
         changed = desk.queue_act(request.action, target, **kwargs)

@@ -27,6 +27,7 @@ from app.diagnosis.compare import QUANTITIES
 from app.diagnosis.orders import context_lines
 from app.plain import visible
 from app.records import COMPARED, TITLES
+from app.redact import masked
 
 FORMAT = 1  # packet.json's own version: bump when a key changes meaning
 FILES = ("packet.md", "packet.json", "lookup.txt", "lookup.svg")
@@ -34,9 +35,7 @@ _MARKDOWN = re.compile(r"([\\`*_\[\]<|~])")  # what can start markup mid-line
 
 
 def clean(text: str, secrets: list[str]) -> str:
-    for secret in secrets:
-        text = text.replace(secret, "[redacted]")
-    return visible(text)
+    return visible(masked(text, secrets))
 
 
 def _clean_all(value, secrets: list[str]):

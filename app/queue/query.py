@@ -316,7 +316,6 @@ def unknown_values(where: QueueFilter, locations: Collection[str]) -> str | None
     nothing says why instead of only "0 match"."""
     from app.diagnosis.catalogue import CATALOGUE
 
-    known_locations = {code.lower() for code in locations}
     for label, values, known in (("code", where.code, CATALOGUE),
                                  ("status", where.status, (*STATUSES, "active"))):
         for value in values:
@@ -325,9 +324,14 @@ def unknown_values(where: QueueFilter, locations: Collection[str]) -> str | None
                     [k for k in known if k.startswith(value)][:1]
                 return f"no {label} {value!r}" + (f", try {close[0]}" if close else "")
     for value in where.location:
-        if ":" not in value and value.lower() not in known_locations:
+        if not known_location(value, locations):
             return f"no location {value!r} in [locations]"
     return None
+
+
+def known_location(value: str, locations: Collection[str]) -> bool:
+    """A location [locations] maps, in any case, or an unmapped one ("system:id")."""
+    return ":" in value or value.lower() in {code.lower() for code in locations}
 
 
 FILTER_KEYS = {"status": "status", "code": "code", "handoff": "handoff", "owner": "owner",
