@@ -253,3 +253,34 @@ def test_the_product_page_built_directly_is_the_generic_projection(world, monkey
     plain = query is None or "node { product" in query or "updated_to" in query
     assert any(data is not None for data in built) == plain  # the direct way was taken
     assert any(b'"sku"' in body for body in direct) or "request_id }" in (query or "")
+
+
+async def test_netsuite_items_are_strings_without_nulls_and_dates_as_netsuite_writes_them(sim):
+    """SuiteQL's REST rows: every value a string, NULL columns left out, keys in lower
+    case, a raw date in the user's format (M/D/YYYY), TO_CHAR's in its mask."""
+    headers = {"Authorization": f"Bearer {TOKEN}", "Prefer": "transient"}
+    query = ("SELECT id AS ID, itemid, NULL AS blank, 2.5 AS half, -7 AS minus,"
+             " lastmodifieddate AS raw, TO_CHAR(lastmodifieddate, 'YYYY-MM-DD HH24:MI:SS')"
+             " AS stamp, TO_CHAR(lastmodifieddate, 'DD.MM.YYYY') AS other,"
+             " TO_CHAR(id, 'YYYY-MM-DD HH24:MI:SS') AS number"
+             " FROM item ORDER BY id DESC")
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=sim.app),
+                                 base_url="http://sim/netsuite") as client:
+        answer = await client.post("/services/rest/query/v1/suiteql", headers=headers,
+                                   params={"limit": 2, "offset": 1}, json={"q": query})
+    body = answer.json()
+    assert answer.status_code == 200, body["o:errorDetails"][0]["detail"]
+    assert list(body) == ["links", "count", "hasMore", "items", "offset", "totalResults"]
+    first = body["items"][0]
+    assert list(first) == ["links", "id", "itemid", "half", "minus", "raw", "stamp", "other",
+                           "number"]
+    assert all(type(value) is str for key, value in first.items() if key != "links")
+    assert first["half"] == "2.5" and first["minus"] == "-7" and first["links"] == []
+    day = first["stamp"][:10]
+    year, month, date = (int(part) for part in day.split("-"))
+    assert first["raw"] == f"{month}/{date}/{year}"
+    assert first["other"] == f"{date:02d}.{month:02d}.{year}"
+    assert first["number"] == first["id"]
+    assert len(first["stamp"]) == 19 and first["stamp"][10] == " "
+    assert body["count"] == 2 and body["offset"] == 1
+    assert int(body["items"][0]["id"]) > int(body["items"][1]["id"])

@@ -1,7 +1,11 @@
 """SuiteQL run in SQLite, for the simulated NetSuite: the few Oracle-isms SuiteQL shares
 with Oracle SQL translated (TO_CHAR, TO_TIMESTAMP, TO_DATE, FETCH FIRST n ROWS ONLY), dates
 stored tagged so answers can render them as NetSuite does, and a query's result served
-page by page like a server-side cursor, up to SuiteQL's 100,000-row cap."""
+page by page like a server-side cursor, up to SuiteQL's 100,000-row cap.
+
+Each row comes out of SQLite already as its JSON object on the wire (`as_json`): a full
+read is 400,000 rows, and rendering them in Python was a third of the simulator's work.
+"""
 
 from __future__ import annotations
 
@@ -46,21 +50,46 @@ def to_timestamp(text: str, mask: str) -> str:
     return date_value(int(parsed.timestamp()))
 
 
-def render(value) -> str:
-    """A SuiteQL value on the wire: always a string; raw dates in the user's format."""
-    if isinstance(value, str) and value.startswith(DATE_TAG):
-        when = datetime.fromtimestamp(int(value[2:]), UTC)
-        return f"{when.month}/{when.day}/{when.year}"
-    return str(value)
+# TO_CHAR(column, 'YYYY-MM-DD HH24:MI:SS'), what nearly every query projects, done by
+# SQLite itself (to_char, a Python function, is called once per row otherwise).
+_DATETIME_OF_COLUMN = re.compile(
+    r"\bTO_CHAR\s*\(\s*([A-Za-z_][\w.]*)\s*,\s*'" + DATETIME_MASK + r"'\s*\)", re.I)
+
+
+def _datetime_sql(match: re.Match) -> str:
+    column = match.group(1)
+    return (f"(CASE WHEN substr({column}, 1, 2) = '{DATE_TAG}' THEN strftime("
+            f"'%Y-%m-%d %H:%M:%S', CAST(substr({column}, 3) AS INTEGER), 'unixepoch')"
+            f" ELSE CAST({column} AS TEXT) END)")
 
 
 def translate(suiteql: str) -> str:
     """The few Oracle-isms SuiteQL shares with Oracle SQL, in SQLite's dialect."""
+    suiteql = _DATETIME_OF_COLUMN.sub(_datetime_sql, suiteql)
     sql = re.sub(r"\bFETCH\s+(?:FIRST|NEXT)\s+(\d+)\s+ROWS?\s+ONLY\b", r"LIMIT \1", suiteql,
                  flags=re.I)
     sql = re.sub(r"\bOFFSET\s+(\d+)\s+ROWS?\b", r"OFFSET \1", sql, flags=re.I)
     # TRANSACTION is a keyword in SQLite but a table and a column name in NetSuite.
     return re.sub(r"\btransaction\b", '"transaction"', sql, flags=re.I)
+
+
+def as_json(sql: str, names: list[str]) -> str:
+    """`sql` with each row made its REST item: {"links": [], column: text, ...}, every
+    value a string, NULL columns left out (json_patch drops null members), raw dates in
+    the user's format (M/D/YYYY)."""
+    last = {name: at for at, name in enumerate(names)}  # a repeated name: the last one
+    columns = ", ".join(f"c{at}" for at in range(len(names)))
+    members = ", ".join(f"'{name}', {_text(f'c{at}')}" for name, at in last.items())
+    return (f"WITH r({columns}) AS ({sql}) "
+            f"SELECT json_patch('{{\"links\":[]}}', json_object({members})) FROM r")
+
+
+def _text(column: str) -> str:
+    epoch = f"CAST(substr({column}, 3) AS INTEGER), 'unixepoch'"
+    day = (f"CAST(strftime('%m', {epoch}) AS INTEGER) || '/' || "
+           f"CAST(strftime('%d', {epoch}) AS INTEGER) || '/' || strftime('%Y', {epoch})")
+    return (f"CASE WHEN typeof({column}) <> 'text' THEN CAST({column} AS TEXT)"
+            f" WHEN substr({column}, 1, 2) = '{DATE_TAG}' THEN {day} ELSE {column} END")
 
 
 _TRAILING_ORDER = re.compile(r"\s+ORDER\s+BY\s[^()]*$", re.I)
@@ -83,18 +112,18 @@ class Result:
 
     def __init__(self, db: sqlite3.Connection, sql: str) -> None:
         self.sql = sql
-        self.cursor = db.execute(sql)
-        self.names = [d[0].lower() for d in self.cursor.description]
-        self.rows: list[tuple] = []
+        names = [d[0].lower() for d in db.execute(f"SELECT * FROM ({sql}) LIMIT 0").description]
+        self.cursor = db.execute(as_json(sql, names))
+        self.rows: list[str] = []  # each row's item, as JSON
         self.exhausted = False
         self._total: int | None = None
 
-    def rows_until(self, end: int) -> list[tuple]:
+    def rows_until(self, end: int) -> list[str]:
         end = min(end, QUERY_CAP)
         while not self.exhausted and len(self.rows) < end:
             wanted = max(end - len(self.rows), 2000)
             batch = self.cursor.fetchmany(min(wanted, QUERY_CAP - len(self.rows)))
-            self.rows += batch
+            self.rows += [row[0] for row in batch]
             if len(batch) < wanted or len(self.rows) >= QUERY_CAP:
                 self.exhausted = True
                 self.close()
