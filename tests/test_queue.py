@@ -289,7 +289,11 @@ async def test_free_text_counts_match_the_pages_they_count(config, sim, world, e
     ("code:phantom", "no code 'phantom', try phantom-stock"),
     ("status:resolve", "no status 'resolve', try resolved"),
     ("loc:NOPE", "no location 'NOPE' in [locations]"),
-    ("code:phantom-stock status:resolved loc:dal1 loc:wms:7 words", None),
+    ("handoff:wms-erp", "no handoff 'wms-erp', try wms->erp"),
+    ("owner:procurment", "no owner 'procurment', try procurement"),
+    ("owner:Dana", None),  # a person's name: assignees are matched too
+    ("code:phantom-stock status:resolved loc:dal1 loc:wms:7 handoff:both owner:erp_owner"
+     " words", None),
 ])
 def test_a_filter_value_nothing_can_have_is_named(line, why):
     from app.queue.query import parse_filter, unknown_values

@@ -311,22 +311,34 @@ def detail(engine: Engine, item_id: int) -> QueueDetail | None:
 
 
 def unknown_values(where: QueueFilter, locations: Collection[str]) -> str | None:
-    """What in a filter no exception can have (a code or status seamdesk does not know, a
-    location [locations] lacks), with the closest known spelling: a filter that matches
-    nothing says why instead of only "0 match"."""
-    from app.diagnosis.catalogue import CATALOGUE
+    """What in a filter no exception can have (a code, status or handoff seamdesk does not
+    know, a location [locations] lacks, an owner role misspelt), with the closest known
+    spelling: a filter that matches nothing says why instead of only "0 match"."""
+    from app.diagnosis.catalogue import CATALOGUE, OWNER_ROLES
+    from app.records import HANDOFFS, ROLES
 
     for label, values, known in (("code", where.code, CATALOGUE),
-                                 ("status", where.status, (*STATUSES, "active"))):
+                                 ("status", where.status, (*STATUSES, "active")),
+                                 ("handoff", where.handoff, (*HANDOFFS, "both", *ROLES))):
         for value in values:
             if value not in known:
-                close = difflib.get_close_matches(value, list(known), n=1, cutoff=0.5) or \
-                    [k for k in known if k.startswith(value)][:1]
-                return f"no {label} {value!r}" + (f", try {close[0]}" if close else "")
+                close = _closest(value, known, 0.5)
+                return f"no {label} {value!r}" + (f", try {close}" if close else "")
     for value in where.location:
         if not known_location(value, locations):
             return f"no location {value!r} in [locations]"
+    # An owner filter also matches the person an exception is assigned to, so only a value
+    # close to a role's spelling is named (a person's name is not a misspelt role).
+    for value in where.owner:
+        if value not in OWNER_ROLES and (close := _closest(value, OWNER_ROLES, 0.75)):
+            return f"no owner {value!r}, try {close}"
     return None
+
+
+def _closest(value: str, known: Collection[str], cutoff: float) -> str | None:
+    close = difflib.get_close_matches(value, list(known), n=1, cutoff=cutoff) or \
+        [k for k in known if k.startswith(value)][:1]
+    return close[0] if close else None
 
 
 def known_location(value: str, locations: Collection[str]) -> bool:
