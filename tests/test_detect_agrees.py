@@ -57,3 +57,29 @@ async def test_the_detectors_find_what_the_lookup_finds(config, sim, world, engi
     second = by_detectors(engine)
     assert second != first  # the change opened and cleared some
     assert second == by_lookup(engine, config, world, now + 605)
+
+
+async def test_a_change_made_in_every_system_leaves_agreeing_keys_agreeing(
+        config, sim, world, engine):
+    """The refresh bench's second 1% change: the same step at the same keys in every
+    system (sales and receipts that reached all three), against the first's one system
+    at a time, where each changed row is a new divergence."""
+    before = {system: dict(rows) for system, rows in world.counts.items()}
+    now = world.base_now + 5
+    await refresh_at(config, sim, world, engine, now, full=True)
+    first = by_detectors(engine)
+
+    world.set_clock(now + 600)
+    changed = world.mutate(0.05, seed=3, everywhere=True)
+    rows = sum(len(before[system]) for system in ("wms", "erp", "storefront"))
+    assert 0.03 * rows < changed < 0.07 * rows
+    steps = {}
+    for system in ("wms", "erp", "storefront"):
+        for key, count in world.counts[system].items():
+            if count != before[system][key]:
+                steps.setdefault(key, set()).add(count[0] - (before[system][key][0] or 0))
+    assert steps and all(len(step) == 1 for step in steps.values())  # one step everywhere
+    await refresh_at(config, sim, world, engine, now + 605, full=False)
+    second = by_detectors(engine)
+    assert second == by_lookup(engine, config, world, now + 605)
+    assert second <= first  # nothing new: the changed keys agree as they did

@@ -132,7 +132,8 @@ class Simulator:
 
     async def _mutate(self, request: Request) -> Response:
         body = await request.json()
-        changed = self.world.mutate(float(body.get("fraction", 0.01)), int(body.get("seed", 0)))
+        changed = self.world.mutate(float(body.get("fraction", 0.01)), int(body.get("seed", 0)),
+                                    everywhere=bool(body.get("everywhere", False)))
         return json_response({"changed": changed})
 
     async def _clock(self, request: Request) -> Response:

@@ -165,18 +165,30 @@ class World:
         return [e for e in self.events if e.system == system and e.at <= at]
 
     # -- changes (for incremental-refresh benchmarks and tests) ---------------------------
-    def mutate(self, fraction: float, seed: int = 0) -> int:
-        """Change `fraction` of every system's rows now; returns how many rows changed."""
+    def mutate(self, fraction: float, seed: int = 0, everywhere: bool = False) -> int:
+        """Change `fraction` of every system's rows now; returns how many rows changed.
+
+        Each system's rows are picked on their own: a new divergence at every changed key
+        (the detectors' worst case). With `everywhere`, a change is made at the same keys
+        in every system, as when sales and receipts reach all three."""
         rng = random.Random(seed)
         now = self.now()
+        step_of: dict[Key, int] = {}
+        if everywhere:
+            keys = sorted(set().union(*(self.counts.get(system, {}) for system in SYSTEMS)))
+            wanted = max(1, round(len(keys) * fraction)) if keys else 0
+            step_of = {key: rng.randint(1, 5) for key in rng.sample(keys, wanted)}
         changed = 0
         for system in SYSTEMS:
             rows = self.counts.get(system, {})
-            keys = sorted(rows)
-            picked = rng.sample(keys, max(1, int(len(keys) * fraction))) if keys else []
+            if everywhere:
+                picked = [key for key in step_of if key in rows]
+            else:
+                keys = sorted(rows)
+                picked = rng.sample(keys, max(1, int(len(keys) * fraction))) if keys else []
             for key in picked:
                 on_hand, available, allocated, in_transit, _ = rows[key]
-                step = rng.randint(1, 5)
+                step = step_of.get(key) or rng.randint(1, 5)
                 rows[key] = ((on_hand or 0) + step, (available or 0) + step, allocated,
                              in_transit, now)
             changed += len(picked)
