@@ -128,7 +128,8 @@ def lookup(engine: Engine, config: Config, sku: str, now: int,
     if not facts.known and (spelled := sku_any_case(engine, sku)):
         facts = sku_facts(engine, spelled)  # people type "tee-blk-m" for TEE-BLK-M
     if not facts.known:
-        raise UsageError(f"no such SKU {sku!r} in the cache" + _closest(engine, sku))
+        raise UsageError(f"no such SKU {sku!r} in the cache" + _closest(engine, sku),
+                         title="Unknown SKU")
     if location is not None and location not in facts.locations:
         location = next((code for code in facts.locations if code.lower() == location.lower()),
                         location)  # "dal1" means DAL1
@@ -136,7 +137,7 @@ def lookup(engine: Engine, config: Config, sku: str, now: int,
         close = difflib.get_close_matches(location, list(facts.locations), n=3, cutoff=0.4)
         hint = f"; closest: {', '.join(close)}" if close else \
             f"; known: {', '.join(sorted(facts.locations)) or 'none yet'}"
-        raise UsageError(f"no such location {location!r}{hint}")
+        raise UsageError(f"no such location {location!r}{hint}", title="Unknown location")
     th = config.thresholds()
     systems = system_states(facts, config.systems)
     grouped = by_location(facts)
