@@ -262,7 +262,7 @@ async def test_netsuite_items_are_strings_without_nulls_and_dates_as_netsuite_wr
     query = ("SELECT id AS ID, itemid, NULL AS blank, 2.5 AS half, -7 AS minus,"
              " lastmodifieddate AS raw, TO_CHAR(lastmodifieddate, 'YYYY-MM-DD HH24:MI:SS')"
              " AS stamp, TO_CHAR(lastmodifieddate, 'DD.MM.YYYY') AS other,"
-             " TO_CHAR(id, 'YYYY-MM-DD HH24:MI:SS') AS number"
+             " TO_CHAR(id, 'YYYY-MM-DD HH24:MI:SS') AS number, 'x' AS \"it's\""
              " FROM item ORDER BY id DESC")
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=sim.app),
                                  base_url="http://sim/netsuite") as client:
@@ -273,7 +273,7 @@ async def test_netsuite_items_are_strings_without_nulls_and_dates_as_netsuite_wr
     assert list(body) == ["links", "count", "hasMore", "items", "offset", "totalResults"]
     first = body["items"][0]
     assert list(first) == ["links", "id", "itemid", "half", "minus", "raw", "stamp", "other",
-                           "number"]
+                           "number", "it's"]
     assert all(type(value) is str for key, value in first.items() if key != "links")
     assert first["half"] == "2.5" and first["minus"] == "-7" and first["links"] == []
     day = first["stamp"][:10]

@@ -4,7 +4,8 @@ stored tagged so answers can render them as NetSuite does, and a query's result 
 page by page like a server-side cursor, up to SuiteQL's 100,000-row cap.
 
 Each row comes out of SQLite already as its JSON object on the wire (`as_json`): a full
-read is 400,000 rows, and rendering them in Python was a third of the simulator's work.
+read is 400,000 rows, and rendering them in Python was a quarter of the simulated ERP's
+work in it.
 """
 
 from __future__ import annotations
@@ -79,7 +80,8 @@ def as_json(sql: str, names: list[str]) -> str:
     the user's format (M/D/YYYY)."""
     last = {name: at for at, name in enumerate(names)}  # a repeated name: the last one
     columns = ", ".join(f"c{at}" for at in range(len(names)))
-    members = ", ".join(f"'{name}', {_text(f'c{at}')}" for name, at in last.items())
+    members = ", ".join(f"'{name.replace(chr(39), chr(39) * 2)}', {_text(f'c{at}')}"
+                        for name, at in last.items())
     return (f"WITH r({columns}) AS ({sql}) "
             f"SELECT json_patch('{{\"links\":[]}}', json_object({members})) FROM r")
 
