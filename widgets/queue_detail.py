@@ -13,7 +13,7 @@ from textual.widgets import Static
 from app.clock import age_text, clock_text, parse_iso
 from app.diagnosis.catalogue import CATALOGUE
 from app.diagnosis.orders import context_lines
-from app.records import COMPARED, TITLES
+from app.records import COMPARED, SHORT
 from widgets.count_panel import number_text
 
 if TYPE_CHECKING:
@@ -79,10 +79,10 @@ def _context(evidence: dict, now: int) -> list[str]:
     counts = evidence.get("counts") or {}
     lines = []
     for system in COMPARED:
-        if system in counts:
+        if system in counts:  # short words, as the history's: a line fits 80 columns
             c = counts[system]
-            lines.append(f"  {TITLES[system]:<10} on hand {number_text(c['on_hand'])} · "
-                         f"available {number_text(c['available'])} · allocated "
+            lines.append(f"  {SHORT[system]:<4} on hand {number_text(c['on_hand'])} · "
+                         f"avail {number_text(c['available'])} · alloc "
                          f"{number_text(c['allocated'])} · updated "
                          f"{_when(c['updated_at'], now)}")
     return lines
