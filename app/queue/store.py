@@ -42,8 +42,10 @@ class Outcome:
 
 _COLUMNS = (QueueItem.id, QueueItem.key, QueueItem.status)
 _T = QueueItem.__table__  # Core statements: thousands of rows per refresh, one statement each
+# Every column a new row has (recurrences too: a column left to its default would have
+# each of thousands of rows copied again to add it).
 _NEW = ("key", "code", "sku", "location", "document", "handoff", "owner", "severity",
-        "status", "summary", "evidence", "first_seen_at", "opened_at", "seen_at")
+        "status", "summary", "evidence", "first_seen_at", "opened_at", "seen_at", "recurrences")
 _REOPEN = update(_T).where(_T.c.id == bindparam("_id")).values(
     status="open", opened_at=bindparam("_at"), seen_at=bindparam("_at"), closed_at=None,
     note=None, snoozed_until=None, summary=bindparam("_summary"),
@@ -81,7 +83,7 @@ def apply(conn: Connection, found: dict[str, Candidate], in_scope: Callable[[str
             new.append((key, candidate.code, candidate.sku, candidate.location,
                         candidate.document, candidate.handoff, candidate.owner,
                         candidate.severity, "open", candidate.summary,
-                        candidate.evidence_json(), now, now, now))
+                        candidate.evidence_json(), now, now, now, 0))
             continue
         if row.status in ACTIVE:
             seen.append((row.id, candidate.evidence_json(), now, candidate.handoff,
