@@ -177,8 +177,8 @@ class NetSuiteSim(VendorSim):
             # On the event loop, not in a worker thread: a page steps SQLite once per row,
             # and from a worker every step gives the GIL back and waits for it behind the
             # loop rendering the other vendors' pages (20 pages: 0.2 s alone, 5 s beside a
-            # busy thread). The longest single
-            # step, counting a 100,000-row partition, takes some 35 ms.
+            # busy thread). The longest single step, counting a 100,000-row partition,
+            # takes some 35 ms.
             return self._run(query, limit, offset, str(
                 request.url.remove_query_params(["limit", "offset"])))
 
