@@ -15,6 +15,7 @@ ROLES = ("wms", "erp", "storefront", "supplier", "middleware")
 COMPARED = ROLES[:3]
 HANDOFFS = ("wms->erp", "erp->storefront", "erp->wms", "erp->supplier")
 """The handoffs between two systems a finding (or a middleware flow) can name."""
+INT64 = range(-2**63, 2**63)  # the whole numbers the cache (and the vendors' JSON) hold
 TITLES = {"wms": "WMS", "erp": "ERP", "storefront": "Storefront"}  # headings
 SHORT = {"wms": "WMS", "erp": "ERP", "storefront": "SF"}  # where columns are narrow
 

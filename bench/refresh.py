@@ -198,7 +198,7 @@ def main() -> int:
     everywhere = big["everywhere_s"] - big["everywhere_detect_s"]
     information = line("  same, change everywhere", f"{big['everywhere_detect_s']:,.2f}",
                        f"{everywhere:,.2f} refresh", big["everywhere_detect_s"] / everywhere,
-                       "(info)", True).removesuffix("PASS").rstrip()
+                       "information", None)
     print(f"refresh benchmark: {big['rows']:,} count rows ({args.skus:,} SKUs x "
           f"{args.locations} locations x 3 systems), {big['changed']:,} changed for the "
           f"incremental run; {os.cpu_count()} CPUs. With their detectors: the full refresh "

@@ -33,6 +33,7 @@ from pydantic import (
 )
 
 from app.errors import ScenarioError, read_toml
+from app.records import INT64
 
 SYSTEMS = ("wms", "erp", "storefront")
 
@@ -48,7 +49,7 @@ class _Strict(BaseModel):
         """Every whole number fits a signed 64-bit column (what SQLite and the vendors'
         JSON carry): a bigger one is a mistake in the file, named here, not a crash."""
         for name, value in self:
-            if type(value) is int and not -2**63 <= value < 2**63:
+            if type(value) is int and value not in INT64:
                 raise ValueError(f"{name}: {value} is out of range (at most 19 digits)")
         return self
 

@@ -80,8 +80,8 @@ def as_json(sql: str, names: list[str]) -> str:
     the user's format (M/D/YYYY)."""
     last = {name: at for at, name in enumerate(names)}  # a repeated name: the last one
     columns = ", ".join(f"c{at}" for at in range(len(names)))
-    members = ", ".join(f"'{name.replace(chr(39), chr(39) * 2)}', {_text(f'c{at}')}"
-                        for name, at in last.items())
+    keys = {name: "'" + name.replace("'", "''") + "'" for name in last}  # SQL literals
+    members = ", ".join(f"{keys[name]}, {_text(f'c{at}')}" for name, at in last.items())
     return (f"WITH r({columns}) AS ({sql}) "
             f"SELECT json_patch('{{\"links\":[]}}', json_object({members})) FROM r")
 

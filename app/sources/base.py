@@ -8,11 +8,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
-from app.records import Page, RunStats
+from app.records import INT64, Page, RunStats
 from app.sources.errors import PayloadError
 
 T = TypeVar("T")
-INT64 = range(-2**63, 2**63)  # what the cache's integer columns hold
 
 
 @dataclass(frozen=True, slots=True)
