@@ -85,6 +85,11 @@ def span_text(seconds: float) -> str:
     return f"{seconds // 86400} d {rest} h" if rest else f"{seconds // 86400} d"
 
 
+def narrow_span(seconds: float) -> str:
+    """A duration for a narrow column: '45s', '10m', '7h10m', '3d4h'."""
+    return span_text(seconds).replace(" min", "m").replace(" ", "")
+
+
 @lru_cache(maxsize=4096)
 def clock_text(epoch: float, now: float) -> str:
     """A time people read at a glance: '09:40 UTC' today, 'Nov 29 22:10 UTC' otherwise."""

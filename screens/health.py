@@ -14,7 +14,7 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
-from app.clock import span_text
+from app.clock import narrow_span
 from app.health.report import headline, spark
 from screens.base import DeskScreen
 from screens.help import OWNERSHIP_TITLE, ownership_text
@@ -36,8 +36,7 @@ class HealthLoaded(Message):
 
 
 def _age(seconds: float | None) -> str:
-    """'10m', '7h10m', '3d4h': narrow enough for 80 columns."""
-    return "—" if seconds is None else span_text(seconds).replace(" min", "m").replace(" ", "")
+    return "—" if seconds is None else narrow_span(seconds)
 
 
 def _bars(values: list, style: str = "") -> Text:

@@ -19,7 +19,7 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import Input, Static
 
-from app.clock import age_text, span_text
+from app.clock import age_text, narrow_span
 from app.diagnosis.catalogue import CATALOGUE, OWNER_ROLES
 from app.queue.query import QueueFilter, QueueRow, parse_filter, unknown_values
 from app.threads import helpers
@@ -78,7 +78,7 @@ class Shown:
     __slots__ = ("age", "row")
 
     def __init__(self, row: QueueRow, now: int) -> None:
-        self.row, self.age = row, span_text(now - row.opened_at).replace(" min", "m")
+        self.row, self.age = row, narrow_span(now - row.opened_at)
 
     def __getattr__(self, name: str):
         return getattr(self.row, name)

@@ -226,14 +226,20 @@ async def test_the_demo_replay_sees_the_po_before_and_after_its_amendment(config
                 sleep=nosleep)
     await replay(desk, sim, lambda: desk.refresh(full=True))  # 08:00, then 15:00
     with desk.engine.connect() as conn:
-        opened = dict(conn.execute(select(QueueItem.key, QueueItem.opened_at).where(
-            QueueItem.document == "PO-1042")).all())
+        rows = conn.execute(select(QueueItem.key, QueueItem.opened_at,
+                                   QueueItem.first_seen_at).where(
+            QueueItem.document == "PO-1042")).all()
+        opened = {key: at for key, at, _ in rows}
         erp_line = conn.execute(select(OrderLineRecord).where(
             OrderLineRecord.system == "erp")).one()
     # At 08:00 the ERP held version 1 (40) and no pick was released: nothing to queue.
     # (The replay ends on the simulator's running clock: "now" plus a second or two.)
     assert set(opened) == {AMENDMENT, SHORT}
-    assert all(NOW <= at < NOW + 60 for at in opened.values())
+    assert all(NOW <= found < NOW + 60 for _, _, found in rows)
+    # Each one's age counts from when its gap opened, not from the refresh that found it:
+    # the amendment at 10:05, the pick that came up short at 09:40 (released 09:30).
+    assert (opened[AMENDMENT], opened[SHORT]) == (NOW - 4 * 3600 - 55 * 60,
+                                                  NOW - 5 * 3600 - 20 * 60)
     assert (erp_line.first_seen_at, erp_line.version, erp_line.quantity) == \
         (NOW - 7 * 3600, 2, 60)
 

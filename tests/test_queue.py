@@ -59,6 +59,27 @@ async def test_every_planted_finding_opens_one_exception(config, sim, world, eng
     assert keys(engine) - found == {"stranded-adjustment|HOOD-GRY-L|DAL1"}
 
 
+async def test_an_exception_ages_from_when_its_systems_began_to_differ(config, sim, world,
+                                                                      engine):
+    """The first refresh finds gaps that are hours old; their age is the gap's, and the
+    detail says when a refresh found it."""
+    from widgets.queue_detail import detail_text
+
+    await seed(config, sim, world, engine)  # the first refresh, at 15:00
+    drift = _detail(engine, "downstream-drift|TEE-BLK-M|DAL1")
+    # the ERP last changed at 09:31, the storefront (12 against 34) at 09:40
+    assert drift.row.opened_at == world.base_now - 5 * 3600 - 20 * 60
+    assert drift.first_seen_at == AFTER
+    text = detail_text(drift, AFTER, config.settings.owners).plain
+    assert "Since 09:40 UTC (5 h ago), found 15:00 UTC · last seen by a refresh 15:00 UTC" \
+        in text
+    message = _detail(engine, "failed-messages|LAMP-DSK-BLK|wms->erp")
+    assert message.row.opened_at == world.base_now - 4 * 3600 - 54 * 60  # failed at 10:06
+    throttled = _detail(engine, "throttled-sync|storefront")  # found by the 08:00 refresh
+    assert "Opened 08:00 UTC (7 h ago) · last seen" in \
+        detail_text(throttled, AFTER, config.settings.owners).plain
+
+
 async def test_agreement_clears_and_a_relapse_reopens_then_recurs(config, sim, world,
                                                                   engine):
     config.settings.queue.__dict__["recurrence_count"] = 2  # frozen model: test only
@@ -183,7 +204,9 @@ async def test_keyset_pages_by_severity_cover_everything_once(config, sim, world
         after = page[-1].cursor("severity")
     assert len(seen) == len({r.id for r in seen}) == query.count(engine, QueueFilter())
     assert [r.severity for r in seen] == sorted((r.severity for r in seen), reverse=True)
-    assert seen[0].code == "phantom-stock"
+    top = [r for r in seen if r.severity == seen[0].severity]  # oldest first within one
+    assert [r.opened_at for r in top] == sorted(r.opened_at for r in top)
+    assert "phantom-stock" in {r.code for r in top}
     overview = query.overview(engine)
     assert overview.by_status["open"] == len(seen) and overview.oldest_open_at == HISTORY_AT
 

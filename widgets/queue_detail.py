@@ -56,8 +56,7 @@ def detail_text(detail: QueueDetail | None, now: int, owners: dict[str, str]) ->
     text.append(", ".join([owner, *also]))
     if row.assignee:
         text.append(f" · assigned to {row.assignee}")
-    text.append(f"\nOpened {clock_text(row.opened_at, now)} ({age_text(now - row.opened_at)})"
-                f" · last seen by a refresh {clock_text(detail.seen_at, now)}\n", style="dim")
+    text.append(f"\n{_episode(detail, now)}\n", style="dim")
     if kind:
         text.append("First action: ", style="bold")
         text.append(kind.first_action + "\n")
@@ -69,6 +68,19 @@ def detail_text(detail: QueueDetail | None, now: int, owners: dict[str, str]) ->
         text.append("\n")
     text.rstrip()
     return text
+
+
+def _episode(detail: QueueDetail, now: int) -> str:
+    """Since when the gap has been open and when a refresh found it: an exception found
+    by the first refresh after install may be hours old."""
+    row = detail.row
+    since = f"{clock_text(row.opened_at, now)} ({age_text(now - row.opened_at)})"
+    seen = f"last seen by a refresh {clock_text(detail.seen_at, now)}"
+    found = max((e.at for e in detail.audit if e.action in ("opened", "reopened")),
+                default=row.opened_at)
+    if found - row.opened_at < 60:
+        return f"Opened {since} · {seen}"
+    return f"Since {since}, found {clock_text(found, now)} · {seen}"
 
 
 def _context(evidence: dict, now: int) -> list[str]:

@@ -116,6 +116,18 @@ def order_findings(view: OrderView, now: int, th: Thresholds) -> list[Finding]:
     return findings
 
 
+def began_at(code: str, view: OrderView) -> int | None:
+    """When an order finding's gap opened, as far as the lines show: the amendment (or
+    the ERP's last change) that the pick or the supplier did not follow, the pick that
+    came up short."""
+    e, w = view.erp, view.wms
+    if code == "short-pick-risk":
+        return w.changed_at if w is not None else None
+    if e is None:
+        return None
+    return e.amended_at if e.amended_at is not None else e.changed_at
+
+
 def _inactive(line: OrderLine) -> bool:
     status = (line.status or "").lower()
     return any(word in status for word in INACTIVE)

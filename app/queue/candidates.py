@@ -28,6 +28,7 @@ class Candidate:
     sku: str | None = None
     location: str | None = None
     document: str | None = None
+    since: int | None = None  # when the divergence began, as far as the evidence shows
 
     @property
     def severity(self) -> int:
@@ -51,7 +52,16 @@ def from_finding(finding: Finding, ev: Evidence) -> Candidate:
                 "location_name": ev.location_name, "also_owners": _also(finding.code)}
     return Candidate(count_key(finding.code, ev.sku, ev.location), finding.code,
                      finding.handoff, finding.owner, finding.summary, evidence,
-                     sku=ev.sku, location=ev.location)
+                     sku=ev.sku, location=ev.location, since=_since(finding, ev))
+
+
+def _since(finding: Finding, ev: Evidence) -> int | None:
+    """The newest update among the systems the finding involves: they have disagreed at
+    least since the last of them changed (perhaps longer: the lower bound is the honest
+    one)."""
+    times = [obs.updated_at for system in finding.systems
+             if (obs := ev.counts.get(system)) is not None and obs.updated_at is not None]
+    return max(times) if times else None
 
 
 def from_system_finding(finding: Finding, system: str) -> Candidate:

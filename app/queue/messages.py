@@ -78,4 +78,5 @@ def _candidate(config: Config, subject: str, handoff: str, rows: list, now: int
         "open_errors": len(rows), "also_owners": list(kind.also)}
     return Candidate(f"{CODE}|{subject}|{handoff}", CODE, handoff, kind.owner, finding.summary,
                      evidence, sku=subject if known_sku else None, location=location,
-                     document=None if known_sku else subject)
+                     document=None if known_sku else subject,
+                     since=rows[-1].occurred_at)  # the oldest open error

@@ -21,7 +21,14 @@ from sqlalchemy import Connection, Engine, select
 from app.cache.models import OrderLineRecord, QueueItem
 from app.config import Config
 from app.diagnosis.catalogue import CATALOGUE, ORDER_CODES
-from app.diagnosis.orders import SIDES, context_lines, order_findings, order_json, order_views
+from app.diagnosis.orders import (
+    SIDES,
+    began_at,
+    context_lines,
+    order_findings,
+    order_json,
+    order_views,
+)
 from app.queue.candidates import Candidate
 from app.queue.store import Outcome, apply
 from app.records import OrderLine
@@ -53,7 +60,8 @@ def detect_orders(engine: Engine, config: Config, now: int, outcome: Outcome,
                         "order": block, "context": context, "also_owners": list(kind.also)}
             found[key] = Candidate(key, finding.code, finding.handoff, finding.owner,
                                    finding.summary, evidence, sku=view.sku,
-                                   location=view.location, document=view.document)
+                                   location=view.location, document=view.document,
+                                   since=began_at(finding.code, view))
     with engine.begin() as conn:
         existing = set(conn.scalars(select(QueueItem.key).where(
             QueueItem.code.in_(ORDER_CODES))))

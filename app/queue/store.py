@@ -80,10 +80,13 @@ def apply(conn: Connection, found: dict[str, Candidate], in_scope: Callable[[str
     for key, candidate in found.items():
         row = existing.get(key)
         if row is None:
+            # Its age counts from when the systems began to differ, not from when a
+            # refresh first looked (the first run after install finds old divergences).
+            since = now if candidate.since is None else min(now, candidate.since)
             new.append((key, candidate.code, candidate.sku, candidate.location,
                         candidate.document, candidate.handoff, candidate.owner,
                         candidate.severity, "open", candidate.summary,
-                        candidate.evidence_json(), now, now, now, 0))
+                        candidate.evidence_json(), now, since, now, 0))
             continue
         if row.status in ACTIVE:
             seen.append((row.id, candidate.evidence_json(), now, candidate.handoff,
