@@ -82,8 +82,7 @@ class LocationLookup:
             f"({age_text(self.now - self.last_agreed_at)})"
         if self.diverged_at is None:
             return f"agree, confirmed {when}"
-        return f"last agreed {when}; first seen disagreeing " \
-            f"{clock_text(self.diverged_at, self.now)}"
+        return f"last agreed {when}; disagreeing since {clock_text(self.diverged_at, self.now)}"
 
     def as_json(self) -> dict:
         systems = {}

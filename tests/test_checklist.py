@@ -26,7 +26,7 @@ from app.checklist.steps import (
 )
 from app.checklist.symptoms import SYMPTOMS, symptom
 from app.checklist.webhook import send
-from app.clock import stamp
+from app.clock import stamp, to_epoch
 from app.diagnosis.catalogue import COUNT_CODES
 from app.errors import ConfigError, UsageError
 from tests.conftest import AFTER, BACKENDS
@@ -109,8 +109,11 @@ async def test_the_window_runs_from_last_known_good_to_the_first_disagreement(se
     case = case_for(seeded, config, "TEE-BLK-M", "DAL1", 10)
     facts = window_facts(case)
     assert facts[0] == f"All three last agreed {stamp(HISTORY_AT)}."
-    assert case.window_start == HISTORY_AT and case.window_end == AFTER
-    assert facts[2].startswith(f"Investigation window: {stamp(HISTORY_AT)} to {stamp(AFTER)}")
+    # read agreeing at 08:00, disagreeing at 15:00; the storefront's 12 is from 09:40
+    changed = to_epoch("2026-11-30T09:40:00Z")
+    assert case.window_start == HISTORY_AT and case.window_end == changed
+    assert facts[1] == f"Disagreeing since {stamp(changed)}, by the systems' clocks."
+    assert facts[2] == "Investigation window: 2026-11-30 08:00 to 09:40 UTC (1 h 40 min)."
 
 
 async def test_unknown_sku_or_location_is_a_usage_error(seeded, config):

@@ -502,6 +502,20 @@ def test_lkg_agreed_then_diverged():
     assert last_known_good(history, TH) == Agreement(120, 200)
 
 
+def test_lkg_divergence_dates_from_the_systems_update_times_between_the_reads():
+    """Read at 120 agreeing, at 900 not: the WMS changed at 400 and the ERP followed at
+    410, so they have disagreed since 410 at the latest, not since the read at 900."""
+    agreed = [version(s, 20, 100 + i, updated_at=50) for i, s in
+              enumerate(("wms", "erp", "storefront"))]
+    changed = [version("wms", 16, 900, updated_at=400), version("erp", 16, 900, updated_at=410)]
+    assert last_known_good(agreed + changed, TH) == Agreement(102, 410)
+    # An update time at or before the agreeing read (a clock off, a late read) says
+    # nothing about when: the read time stands; so does one after the read.
+    for when in (90, 102, 950):
+        late = [version("wms", 16, 900, updated_at=when)]
+        assert last_known_good(agreed + late, TH) == Agreement(102, 900)
+
+
 def test_lkg_never_agreed():
     history = [version("wms", 16, 100), version("erp", 20, 100), version("storefront", 20, 100)]
     assert last_known_good(history, TH) == Agreement(None, 100)

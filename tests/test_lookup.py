@@ -73,7 +73,9 @@ async def test_the_pop_up_store_is_an_unmapped_location(seeded, config):
 
 async def test_last_known_good_comes_from_the_replayed_history(seeded, config):
     loc = lookup(seeded, config, "TEE-BLK-M", AFTER + 60, "DAL1").locations[0]
-    assert loc.last_agreed_at == HISTORY_AT and loc.diverged_at == AFTER
+    # read agreeing at 08:00 and disagreeing at 15:00; the storefront's 12 dates from 09:40
+    assert loc.last_agreed_at == HISTORY_AT and loc.diverged_at == AFTER - 5 * 3600 - 20 * 60 - 5
+    assert "last agreed 08:00 UTC (7 h ago); disagreeing since 09:40 UTC" in loc.agreement()
     agreeing = lookup(seeded, config, "TEE-BLK-M", AFTER + 60, "ATL1").locations[0]
     assert agreeing.diverged_at is None and agreeing.last_agreed_at == AFTER
 

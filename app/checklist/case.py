@@ -74,7 +74,7 @@ class Case:
     lookup: SkuLookup
     loc: LocationLookup
     window_start: int  # the last known good, else DEFAULT_WINDOW back
-    window_end: int  # the first disagreement seen, else now
+    window_end: int  # when they began to disagree, else now
     exceptions: tuple[Exception_, ...]
     runs: tuple[RunSummary, ...]  # not clean (partial, failed, throttled, retried)
     messages: tuple[Message, ...]

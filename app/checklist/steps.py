@@ -76,8 +76,11 @@ def window_facts(case: Case) -> list[str]:
     agreed = f"All three last agreed {stamp(loc.last_agreed_at)}."
     if loc.diverged_at is None:
         return [agreed, "They agree now: there is no investigation window."]
-    return [agreed, f"First seen disagreeing {stamp(loc.diverged_at)}.",
-            f"Investigation window: {stamp(case.window_start)} to {stamp(case.window_end)} "
+    start, end = stamp(case.window_start), stamp(case.window_end)
+    if start[:10] == end[:10]:  # one day: its date once, so the line fits 80 columns
+        start, end = start.removesuffix(" UTC"), end[11:]
+    return [agreed, f"Disagreeing since {stamp(loc.diverged_at)}, by the systems' clocks.",
+            f"Investigation window: {start} to {end} "
             f"({span_text(case.window_end - case.window_start)})."]
 
 

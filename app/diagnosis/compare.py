@@ -111,7 +111,7 @@ def cell_conflicts(counts: Mapping[str, Observation],
 @dataclass(frozen=True, slots=True)
 class Agreement:
     last_agreed_at: int | None  # the newest read at which all of them agreed
-    diverged_at: int | None  # when the first disagreeing version was read (None: agree now)
+    diverged_at: int | None  # when they began to disagree (None: agree now); see below
 
 
 def last_known_good(history: Iterable[Observation], th: Thresholds) -> Agreement:
@@ -137,9 +137,20 @@ def last_known_good(history: Iterable[Observation], th: Thresholds) -> Agreement
         if agreeing(state, th):
             if diverged is None:  # they agree now, as of the newest read
                 return Agreement(max(o.read_at for o in state.values()), None)
-            return Agreement(moment, diverged)
+            return Agreement(moment, _changed_at(versions, moment, diverged))
         diverged = moment
     return Agreement(None, diverged)
+
+
+def _changed_at(versions: dict[str, list[Observation]], agreed: int, seen: int) -> int:
+    """When the versions first read at `seen` (the first read that disagreed) had all
+    landed, by the systems' own update times: a refresh may come hours after the change,
+    and the investigation window should end at the change, not at the read. The read
+    time when no update time falls between the agreeing read and that one."""
+    changed = [obs.updated_at for rows in versions.values() for obs in rows
+               if obs.read_at == seen and obs.updated_at is not None]
+    newest = max(changed, default=None)
+    return newest if newest is not None and agreed < newest <= seen else seen
 
 
 def _as_of(rows: list[Observation], moment: int) -> Observation | None:
