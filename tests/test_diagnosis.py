@@ -514,6 +514,10 @@ def test_lkg_divergence_dates_from_the_systems_update_times_between_the_reads():
     for when in (90, 102, 950):
         late = [version("wms", 16, 900, updated_at=when)]
         assert last_known_good(agreed + late, TH) == Agreement(102, 900)
+    # A version whose numbers did not change (its update time moved: a sync touching
+    # the row) did not make the gap.
+    touched = [*changed, version("storefront", 20, 900, updated_at=880)]
+    assert last_known_good(agreed + touched, TH) == Agreement(102, 410)
 
 
 def test_lkg_never_agreed():

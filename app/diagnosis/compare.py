@@ -143,14 +143,23 @@ def last_known_good(history: Iterable[Observation], th: Thresholds) -> Agreement
 
 
 def _changed_at(versions: dict[str, list[Observation]], agreed: int, seen: int) -> int:
-    """When the versions first read at `seen` (the first read that disagreed) had all
+    """When the numbers first read at `seen` (the first read that disagreed) had all
     landed, by the systems' own update times: a refresh may come hours after the change,
-    and the investigation window should end at the change, not at the read. The read
-    time when no update time falls between the agreeing read and that one."""
-    changed = [obs.updated_at for rows in versions.values() for obs in rows
-               if obs.read_at == seen and obs.updated_at is not None]
+    and the investigation window should end at the change, not at the read. A version
+    with the same numbers as the one before (only its update time moved) changed nothing.
+    The read time when no update time falls between the agreeing read and that one."""
+    changed = []
+    for rows in versions.values():  # oldest first
+        for before, obs in zip([None, *rows[:-1]], rows, strict=True):
+            if obs.read_at == seen and obs.updated_at is not None and (
+                    before is None or _numbers(before) != _numbers(obs)):
+                changed.append(obs.updated_at)
     newest = max(changed, default=None)
     return newest if newest is not None and agreed < newest <= seen else seen
+
+
+def _numbers(obs: Observation) -> tuple:
+    return obs.on_hand, obs.available, obs.allocated, obs.in_transit
 
 
 def _as_of(rows: list[Observation], moment: int) -> Observation | None:
