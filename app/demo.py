@@ -12,7 +12,7 @@ from pathlib import Path
 
 from app import config as config_module
 from app.service import Desk
-from app.simulator.server import TOKEN_ENV, Simulator, write_config
+from app.simulator.server import TOKEN_ENV, Simulator, toml_text, write_config
 
 
 def demo_desk(simulator: Simulator, url: str, folder: Path, *, operator: str,
@@ -20,9 +20,19 @@ def demo_desk(simulator: Simulator, url: str, folder: Path, *, operator: str,
     os.environ.setdefault(TOKEN_ENV, "sim")
     path = folder / "config.toml"
     write_config(simulator, url, path)
+    with path.open("a", encoding="utf-8") as config:
+        config.write(f"\n[handoff]\npackets_dir = {toml_text(str(demo_packets()))}\n")
     world = simulator.world
     return Desk(config_module.load(path), clock=world.now, operator=operator,
                 read_only=read_only)
+
+
+def demo_packets() -> Path:
+    """Where the demo's packets go: kept after it ends, but apart from real escalations
+    (the user data dir's packets/), which simulated numbers must not be mistaken for."""
+    from platformdirs import user_data_path
+
+    return user_data_path("seamdesk") / "demo-packets"
 
 
 def history_moments(simulator: Simulator) -> list[int]:

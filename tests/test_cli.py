@@ -168,3 +168,16 @@ async def test_queue_locations_are_matched_in_any_case_and_unknown_ones_named(
     assert main(["--config", str(config.path), "queue", "--location", "NOPE"]) == 2
     err = capsys.readouterr().err
     assert "--location: no such location 'NOPE' (locations: " in err and err.count("\n") == 1
+
+
+def test_the_demo_keeps_its_packets_apart_from_real_escalations(sim, tmp_path, monkeypatch):
+    """Packets made in the demo carry simulated numbers: they go to demo-packets/, which
+    outlives the demo's throw-away folder, never to the packets/ real work uses."""
+    from app.demo import demo_desk
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    desk = demo_desk(sim, "http://127.0.0.1:9", tmp_path / "demo", operator="ana",
+                     read_only=False)
+    folder = desk.config.packets_dir()
+    assert folder.name == "demo-packets" and tmp_path / "data" in folder.parents
+    assert desk.packets() == []

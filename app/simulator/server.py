@@ -153,7 +153,7 @@ def write_config(simulator: Simulator, base_url: str, path: Path,
         if role == "supplier" and x12_folder is not None:
             write_confirmations(x12_folder, confirmations_of(simulator.world))
             lines += ["[systems.supplier]", 'kind = "x12-folder"',
-                      f"path = {_toml_text(str(x12_folder))}", ""]
+                      f"path = {toml_text(str(x12_folder))}", ""]
             continue
         if kind == "csv-export":
             export = path.parent / f"{role}-stock.csv"
@@ -161,7 +161,7 @@ def write_config(simulator: Simulator, base_url: str, path: Path,
             write_export(simulator.world, role, export)
             columns = ", ".join(f'{key} = "{column}"' for key, column in COLUMNS.items())
             lines += [f"[systems.{role}]", 'kind = "csv-export"',
-                      f"path = {_toml_text(export.name)}", f"columns = {{ {columns} }}", ""]
+                      f"path = {toml_text(export.name)}", f"columns = {{ {columns} }}", ""]
             continue
         _, mount, under = FORMATS[kind]
         lines += [f"[systems.{role}]", f'kind = "{kind}"',
@@ -182,7 +182,7 @@ def write_config(simulator: Simulator, base_url: str, path: Path,
     path.write_text("\n".join(lines), encoding="utf-8")
 
 
-def _toml_text(text: str) -> str:
+def toml_text(text: str) -> str:
     """A TOML basic string (a folder path may hold quotes or backslashes)."""
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
