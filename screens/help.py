@@ -3,6 +3,8 @@ catalogue the engine uses, so help cannot drift from what the engine says)."""
 
 from __future__ import annotations
 
+from rich.console import Group
+from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -42,26 +44,34 @@ def keys_text(screen: Screen) -> Text:
     return text
 
 
-def findings_text(matrix: dict[str, tuple[str, ...]] = DEFAULTS) -> Text:
-    text = Text("Findings\n", style="bold")
+def indented(text: Text | str, indent: int) -> Table:
+    """`text` with a hanging indent: the lines it wraps onto start where it starts."""
+    grid = Table.grid()
+    grid.add_column(width=indent)
+    grid.add_column(ratio=1)
+    grid.add_row("", text)
+    return grid
+
+
+def findings_text(matrix: dict[str, tuple[str, ...]] = DEFAULTS) -> Group:
+    parts: list = [Text("Findings", style="bold")]
     for kind in CATALOGUE.values():
-        text.append(f"  {kind.code}", style="bold")
-        text.append(f"  {kind.title} · {kind.handoff} · owner: {kind.owner}\n", style="dim")
-        text.append(f"    Likely cause: {kind.cause}.\n    First action: {kind.first_action}\n")
+        title = Text(kind.code, style="bold")
+        title.append(f"  {kind.title} · {kind.handoff} · owner: {kind.owner}", style="dim")
+        parts += [indented(title, 2), indented(f"Likely cause: {kind.cause}.", 4),
+                  indented(f"First action: {kind.first_action}", 4)]
         if authority := finding_authority(kind.code, matrix):
-            text.append(f"    {authority}\n", style="dim")
-    return text
+            parts.append(indented(Text(authority, style="dim"), 4))
+    return Group(*parts)
 
 
 OWNERSHIP_TITLE = "Who owns what ([ownership] in config.toml)"
 
 
-def ownership_text(matrix: dict[str, tuple[str, ...]] = DEFAULTS, title: bool = True) -> Text:
+def ownership_text(matrix: dict[str, tuple[str, ...]] = DEFAULTS, title: bool = True) -> Group:
     """The ownership matrix: which system's number wins ([ownership] in config.toml)."""
-    text = Text(OWNERSHIP_TITLE + "\n" if title else "", style="bold")
-    for element in ELEMENTS:
-        text.append(f"  {owner_sentence(element, matrix)}\n")
-    return text
+    lines = [indented(owner_sentence(element, matrix), 2) for element in ELEMENTS]
+    return Group(Text(OWNERSHIP_TITLE, style="bold"), *lines, "") if title else Group(*lines)
 
 
 class HelpScreen(ModalScreen):

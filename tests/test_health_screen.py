@@ -19,7 +19,14 @@ from tests.test_lookup_screen import SIZES, make_desk, settle
 
 
 def shown(app, selector: str) -> str:
-    return str(app.screen.query_one(selector).render())
+    """What the widget shows, as plain text on lines wide enough not to wrap."""
+    import io
+
+    from rich.console import Console
+
+    console = Console(file=io.StringIO(), width=200, color_system=None)
+    console.print(app.screen.query_one(selector).content)
+    return console.file.getvalue()
 
 
 async def test_d_opens_health_from_every_screen_and_toggles_back(config, sim, world, engine):
