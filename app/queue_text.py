@@ -8,7 +8,7 @@ import sys
 import orjson
 
 from app.clock import iso, span_text
-from app.diagnosis.catalogue import CATALOGUE
+from app.diagnosis.catalogue import CATALOGUE, CODE_WIDTH, OWNER_WIDTH
 from app.errors import UsageError
 from app.plain import visible
 from app.queue.query import STATUSES, QueueFilter, QueueRow, known_location
@@ -66,4 +66,4 @@ def _as_json(row: QueueRow, owners: dict[str, str], now: int) -> dict:
 def _line(row: QueueRow, now: int) -> str:
     where = " ".join(x for x in (row.sku, row.location, row.document) if x)
     return (f"#{row.id:<6} {span_text(now - row.opened_at):>10}  {row.status:<12} "
-            f"{row.code:<22} {where:<28} {row.owner:<12} {row.summary}")
+            f"{row.code:<{CODE_WIDTH}} {where:<28} {row.owner:<{OWNER_WIDTH}} {row.summary}")

@@ -20,7 +20,7 @@ from textual.message import Message
 from textual.widgets import Input, Static
 
 from app.clock import age_text, narrow_span
-from app.diagnosis.catalogue import CATALOGUE, OWNER_ROLES
+from app.diagnosis.catalogue import CODE_WIDTH, OWNER_WIDTH
 from app.queue.query import QueueFilter, QueueRow, parse_filter, unknown_values
 from app.threads import helpers
 from screens.base import DeskScreen
@@ -37,12 +37,11 @@ if TYPE_CHECKING:
 
 COLUMNS = [
     Column("Age", 7, lambda r: r.age),
-    # As wide as the longest code (and owner role): what people filter by is never cut.
-    Column("Code", max(map(len, CATALOGUE)), lambda r: r.code),
+    Column("Code", CODE_WIDTH, lambda r: r.code),
     Column("SKU", 14, lambda r: r.sku or r.document or ""),
     Column("Loc", 5, lambda r: "?" if ":" in (r.location or "") else r.location or ""),
     Column("Handoff", 15, lambda r: r.handoff, min_table=120),
-    Column("Owner", max(map(len, OWNER_ROLES)), lambda r: r.assignee or r.owner,
+    Column("Owner", OWNER_WIDTH, lambda r: r.assignee or r.owner,
            min_table=100),
     Column("Status", 8, lambda r: r.status),
     Column("Re", 2, lambda r: str(r.recurrences or ""), justify="right", min_table=100),

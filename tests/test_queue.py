@@ -223,6 +223,13 @@ async def test_queue_command_json_and_errors(config, sim, world, engine, capsys)
     assert json.loads(capsys.readouterr().out) == []
     assert main(["--config", str(config.path), "queue", "--status", "closed"]) == 2
     assert "unknown status 'closed'" in capsys.readouterr().err
+    # For people: one line each, the summaries in one column whatever the code and owner
+    # (amendment-after-release and warehouse_lead are the longest).
+    assert main(["--config", str(config.path), "queue"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    starts = {line.index(word) for line in lines for word in ("PO-1042 TEE", "The WMS")
+              if word in line}
+    assert len(lines) > 20 and len(starts) == 1, starts
 
 
 def _detail(engine, key: str):

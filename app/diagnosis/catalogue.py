@@ -103,6 +103,10 @@ SEVERITY = {  # for sorting the queue: what hurts a customer or the books first
 """Codes not listed are 2."""
 
 CATALOGUE: dict[str, Kind] = {kind.code: kind for kind in _KINDS}
+# Columns of codes and owner roles as wide as the longest: what people filter by is never
+# cut or pushes the next column out of line.
+CODE_WIDTH = max(map(len, CATALOGUE))
+OWNER_WIDTH = max(map(len, OWNER_ROLES))
 
 SYSTEM_WIDE = frozenset({"stale-source", "throttled-sync"})
 """Findings about a whole system rather than this SKU here (shown apart, in warning colour)."""
