@@ -116,6 +116,17 @@ async def test_the_window_runs_from_last_known_good_to_the_first_disagreement(se
     assert facts[2] == "Investigation window: 2026-11-30 08:00 to 09:40 UTC (1 h 40 min)."
 
 
+async def test_never_seen_agreeing_looks_back_a_day_from_the_disagreement(seeded, config):
+    case = case_for(seeded, config, "CANDLE-SOY", "ATL1", 10)
+    changed = to_epoch("2026-11-30T12:32:00Z")  # the WMS's 72 against the ERP's 12
+    assert (case.loc.last_agreed_at, case.window_end) == (None, changed)
+    assert case.window_start == changed - 24 * 3600
+    assert window_facts(case)[1:] == [
+        "Disagreeing since 2026-11-30 12:32 UTC, by the systems' clocks.",
+        "Looking back 1 d 2 h: 2026-11-29 12:32 UTC to now."]
+    assert handoff_sentence(case).endswith("since 2026-11-30 12:32 UTC).")
+
+
 async def test_unknown_sku_or_location_is_a_usage_error(seeded, config):
     with pytest.raises(UsageError, match="no such SKU 'NOPE-1'"):
         case_for(seeded, config, "NOPE-1", None, 10)

@@ -523,6 +523,10 @@ def test_lkg_divergence_dates_from_the_systems_update_times_between_the_reads():
 def test_lkg_never_agreed():
     history = [version("wms", 16, 100), version("erp", 20, 100), version("storefront", 20, 100)]
     assert last_known_good(history, TH) == Agreement(None, 100)
+    # Disagreeing at the first read: as things stand, since the newest change before it.
+    dated = [version("wms", 16, 100, updated_at=40), version("erp", 20, 100, updated_at=60),
+             version("storefront", 20, 100, updated_at=50)]
+    assert last_known_good(dated, TH) == Agreement(None, 60)
 
 
 @pytest.mark.parametrize("history", [[], [version("wms", 20, 100), version("wms", 16, 200)]])

@@ -73,7 +73,7 @@ class Case:
     now: int
     lookup: SkuLookup
     loc: LocationLookup
-    window_start: int  # the last known good, else DEFAULT_WINDOW back
+    window_start: int  # the last known good, else DEFAULT_WINDOW before window_end
     window_end: int  # when they began to disagree, else now
     exceptions: tuple[Exception_, ...]
     runs: tuple[RunSummary, ...]  # not clean (partial, failed, throttled, retried)
@@ -115,8 +115,9 @@ def gather(engine: Engine, config: Config, sku: str, location: str | None, sympt
         raise UsageError(f"{result.sku}: no system holds a count for it yet")
     loc = result.locations[0] if location else next(
         (x for x in result.locations if x.findings), result.locations[0])
-    start = loc.last_agreed_at if loc.last_agreed_at is not None else now - DEFAULT_WINDOW
     end = loc.diverged_at if loc.diverged_at is not None else now
+    # Never seen agreeing: look back a day from when the disagreement began.
+    start = loc.last_agreed_at if loc.last_agreed_at is not None else end - DEFAULT_WINDOW
     with engine.connect() as conn:
         q = QueueItem
         items = conn.execute(

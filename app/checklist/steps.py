@@ -69,8 +69,10 @@ def window_facts(case: Case) -> list[str]:
     loc = case.loc
     if not loc.mapped:
         return [f"{loc.location} is not in [locations]: nothing to compare it with."]
+    since = [f"Disagreeing since {stamp(loc.diverged_at)}, by the systems' clocks."] \
+        if loc.diverged_at is not None else []
     if loc.last_agreed_at is None:
-        return ["The three have not been seen agreeing here in the cache's history.",
+        return ["The three have not been seen agreeing here in the cache's history.", *since,
                 f"Looking back {span_text(case.now - case.window_start)}: "
                 f"{stamp(case.window_start)} to now."]
     agreed = f"All three last agreed {stamp(loc.last_agreed_at)}."
@@ -79,8 +81,7 @@ def window_facts(case: Case) -> list[str]:
     start, end = stamp(case.window_start), stamp(case.window_end)
     if start[:10] == end[:10]:  # one day: its date once, so the line fits 80 columns
         start, end = start.removesuffix(" UTC"), end[11:]
-    return [agreed, f"Disagreeing since {stamp(loc.diverged_at)}, by the systems' clocks.",
-            f"Investigation window: {start} to {end} "
+    return [agreed, *since, f"Investigation window: {start} to {end} "
             f"({span_text(case.window_end - case.window_start)})."]
 
 

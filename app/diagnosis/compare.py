@@ -139,10 +139,11 @@ def last_known_good(history: Iterable[Observation], th: Thresholds) -> Agreement
                 return Agreement(max(o.read_at for o in state.values()), None)
             return Agreement(moment, _changed_at(versions, moment, diverged))
         diverged = moment
-    return Agreement(None, diverged)
+    # Never seen agreeing: as things stand, since the newest change before the first read.
+    return Agreement(None, None if diverged is None else _changed_at(versions, None, diverged))
 
 
-def _changed_at(versions: dict[str, list[Observation]], agreed: int, seen: int) -> int:
+def _changed_at(versions: dict[str, list[Observation]], agreed: int | None, seen: int) -> int:
     """When the numbers first read at `seen` (the first read that disagreed) had all
     landed, by the systems' own update times: a refresh may come hours after the change,
     and the investigation window should end at the change, not at the read. A version
@@ -155,7 +156,7 @@ def _changed_at(versions: dict[str, list[Observation]], agreed: int, seen: int) 
                     before is None or _numbers(before) != _numbers(obs)):
                 changed.append(obs.updated_at)
     newest = max(changed, default=None)
-    return newest if newest is not None and agreed < newest <= seen else seen
+    return newest if newest is not None and (agreed or -1) < newest <= seen else seen
 
 
 def _numbers(obs: Observation) -> tuple:
