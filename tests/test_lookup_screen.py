@@ -225,3 +225,26 @@ async def test_another_sku_is_shown_from_the_top_of_its_findings(config, sim, wo
         app.show_sku("HOOD-GRY-L")
         await settle(pilot)
         assert app.screen.result.sku == "HOOD-GRY-L" and cards.scroll_y == 0
+
+
+async def test_update_times_of_another_day_fit_80_columns(config, sim, world, engine):
+    """'Nov 30 11:00 · 2 d ago' is wider than a column at 80: the age drops its 'ago'
+    rather than being cut."""
+    import io
+
+    from rich.console import Console
+
+    from widgets.count_panel import CountPanel
+
+    await seed(config, sim, world, engine)
+    app = make_app(make_desk(config, sim, at=AFTER + 2 * 86400), "CAP-NVY")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        panel = app.screen.query_one(CountPanel)
+        console = Console(file=io.StringIO(), width=panel.content_region.width,
+                          color_system=None)
+        console.print(panel.content)
+        updated = next(line for line in console.file.getvalue().splitlines()
+                       if "Updated" in line)
+        assert updated.split() == ["Updated", "Nov", "30", "11:00", "·", "2", "d", "Nov", "30",
+                                   "11:04", "·", "2", "d", "Nov", "30", "11:06", "·", "2", "d"]

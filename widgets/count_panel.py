@@ -79,6 +79,7 @@ class CountPanel(Static):
                     cell.append(" ≠" + ",".join(SHORT[o] for o in others), style=warn)
                 cells.append(cell)
             table.add_row(*cells)
+        cell_width = (width - 16) // 3  # the label column, and a space each side of a cell
         for label, attr in (("Updated", "updated_at"), ("Read", "read_at")):
             cells = [Text(label, style="dim")]
             for system in SYSTEMS:
@@ -89,8 +90,10 @@ class CountPanel(Static):
                     continue
                 stale = attr == "read_at" and loc.stale.get(system)
                 when = clock_text(moment, loc.now).removesuffix(" UTC")  # zone: column head
-                cells.append(Text(f"{when} · {age_text(loc.now - moment)}",
-                                  style=bad if stale else "dim"))
+                text = f"{when} · {age_text(loc.now - moment)}"
+                if len(text) > cell_width:  # another day's date: "1 d ago" loses its "ago"
+                    text = text.removesuffix(" ago")
+                cells.append(Text(text, style=bad if stale else "dim"))
             table.add_row(*cells)
         return table
 
