@@ -103,8 +103,16 @@ class Desk:
             if self._engine is None:
                 from app.cache.engine import make_engine
 
-                self._engine = make_engine(self.config.cache_url)
+                self._engine = make_engine(self.config.cache_url, read_only=self.read_only)
             return self._engine
+
+    @property
+    def cache_read_only(self) -> bool:
+        """Whether this user may only read the cache file (a read-only session's): nothing
+        is saved to it, not even a checklist to resume."""
+        from app.cache.engine import is_read_only
+
+        return is_read_only(self.engine)
 
     def open_cache(self) -> None:
         """Open the cache now rather than on first use (a bad [cache] url shows at once)."""
@@ -219,7 +227,8 @@ class Desk:
         case = gather(self.engine, self.config, sku.strip(), location, find_symptom(symptom),
                       self.now())
         checklist = Checklist(case.sku, case.location, symptom, self.who(), self.now())
-        save(self.engine, checklist, self.now())
+        if not self.cache_read_only:  # (without an id, nothing later saves it either)
+            save(self.engine, checklist, self.now())
         return checklist
 
     def open_checklist(self, checklist: Checklist) -> tuple[Case, list[Step]]:
@@ -228,9 +237,12 @@ class Desk:
 
         return open_case(self.engine, self.config, checklist, self.now())
 
-    def save_checklist(self, checklist: Checklist) -> int:
+    def save_checklist(self, checklist: Checklist) -> int | None:
+        """Save for resuming; None in a cache this user may only read."""
         from app.checklist.state import save
 
+        if checklist.id is None and self.cache_read_only:
+            return None
         return save(self.engine, checklist, self.now())
 
     def unfinished_checklists(self) -> list[Checklist]:

@@ -41,6 +41,11 @@ HINTS = {
     5: "Edit the sentence and the owner if you know better, then space confirms.",
     6: "w writes the packet (Markdown, JSON, text and SVG); p sends it to the ticket webhook.",
 }
+READ_ONLY_HINTS = {  # what a read-only session can do instead (no re-read, no sending)
+    1: "Space confirms the counts as the cache holds them (a read-only session cannot "
+       "re-read).",
+    6: "w writes the packet (Markdown, JSON, text and SVG) for you to attach to a ticket.",
+}
 
 
 class CaseLoaded(Message):
@@ -160,7 +165,8 @@ class ChecklistScreen(DeskScreen):
         note = self.query_one("#note", Input)
         self.query_one("#note-row").display = step.number != STEPS
         note.value = state.note
-        self.query_one("#hint", Static).update(Text(HINTS[step.number], style="dim"))
+        hints = {**HINTS, **READ_ONLY_HINTS} if self.app.read_only else HINTS
+        self.query_one("#hint", Static).update(Text(hints[step.number], style="dim"))
         self.refresh_bindings()
 
     def _packet_text(self) -> Text:

@@ -157,6 +157,10 @@ class SymptomScreen(DeskScreen):
         self.post_message(Started(self.app.desk.start_checklist(sku, location, number)))
 
     def on_started(self, message: Started) -> None:
+        if message.checklist.id is None:  # not saved: this user may only read the cache
+            self.notify("The cache is read-only for you: this checklist cannot be resumed "
+                        "later. Write its packet (step 6) before you leave.",
+                        title="Not saved", timeout=10)
         self.open(message.checklist)
 
     @on(OptionList.OptionSelected, "#unfinished")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import sqlite3
@@ -147,6 +148,61 @@ def test_a_cache_this_user_cannot_write_is_named_as_such(config, monkeypatch, ca
     assert main(["--config", str(config.path), "lookup", "TEE-BLK-M"]) == 2
     err = capsys.readouterr().err
     assert "the cache file is not writable by this user" in err and err.count("\n") == 1
+
+
+def test_a_read_only_session_reads_a_cache_it_cannot_write(config, sim, world, engine,
+                                                           monkeypatch, capsys, tmp_path):
+    """Support staff over SSH: the floor terminal's cache is readable to them, not
+    writable. A --read-only session opens it read-only (the floor's seamdesk keeps its WAL
+    index beside it), looks things up, runs the checklist without saving it, and writes
+    its packet to a folder of its own."""
+    import sqlite3
+
+    from sqlalchemy import func, select
+
+    from app.cache import engine as engine_module
+    from app.cache.models import ChecklistRecord
+    from tests.conftest import sqlite_only
+    from tests.test_lookup import seed
+
+    sqlite_only(engine, "file permissions and SQLite's read-only mode")
+    asyncio.run(seed(config, sim, world, engine))
+    with engine.connect():  # the floor terminal, holding the cache open
+        real = engine_module.os.access
+        monkeypatch.setattr(engine_module.os, "access",
+                            lambda path, mode: not mode & engine_module.os.W_OK and
+                            real(path, mode))
+        assert main(["--config", str(config.path), "queue"]) == 2
+        assert "a --read-only session can read it" in capsys.readouterr().err
+        assert main(["--config", str(config.path), "--read-only", "lookup", "TEE-BLK-M",
+                     "--location", "DAL1"]) == 0
+        assert "ERP and storefront disagree" in capsys.readouterr().out
+        out = tmp_path / "packet"
+        assert main(["--config", str(config.path), "--read-only", "snapshot", "TEE-BLK-M",
+                     "--location", "DAL1", "--out", str(out)]) in (0, 1)  # 1: stale
+        assert (out / "packet.json").is_file()
+
+        from app.service import Desk
+
+        desk = Desk(config, operator="sam", read_only=True)
+        assert desk.cache_read_only and desk.start_checklist("TEE-BLK-M", "DAL1", 10).id is None
+        with desk.engine.connect() as conn, pytest.raises(Exception, match="readonly"):
+            conn.exec_driver_sql("DELETE FROM exception")  # SQLite's mode=ro, not a promise
+    with engine.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(ChecklistRecord)) == 0
+    assert sqlite3.sqlite_version_info >= (3, 22)  # reading WAL read-only needs 3.22
+
+
+def test_a_packet_folder_that_cannot_be_made_is_one_line_and_exit_2(config, capsys, tmp_path):
+    from app.cache import engine as engine_module
+
+    engine_module.make_engine(config.cache_url)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    assert main(["--config", str(config.path), "snapshot", "TEE-BLK-M", "--location", "DAL1",
+                 "--out", str(blocker / "packet")]) == 2
+    err = capsys.readouterr().err
+    assert "cannot write the packet there" in err and err.count("\n") == 1
 
 
 async def test_queue_locations_are_matched_in_any_case_and_unknown_ones_named(

@@ -13,6 +13,7 @@ import contextlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -33,21 +34,30 @@ def sqlite_path(url: str) -> Path | None:
     return Path(parsed.database)
 
 
-def make_engine(url: str, *, create: bool = True) -> Engine:
+def make_engine(url: str, *, create: bool = True, read_only: bool = False) -> Engine:
     """An engine with the cache's pragmas; creates the schema when asked. A URL or file
-    that cannot be used is one ConfigError line naming [cache] url."""
+    that cannot be used is one ConfigError line naming [cache] url.
+
+    `read_only` (a read-only session): a SQLite cache this user may read but not write
+    is opened read-only (`is_read_only` says so) instead of being refused."""
     try:
-        return _make_engine(url, create)
+        return _make_engine(url, create, read_only)
     except (SQLAlchemyError, ImportError, ValueError) as exc:
         reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
         raise ConfigError(f"[cache] url {redacted(url)}: cannot open the cache: "
                           f"{reason}") from None
 
 
-def _make_engine(url: str, create: bool) -> Engine:
+def is_read_only(engine: Engine) -> bool:
+    """Whether the engine reads a cache file this user cannot write (nothing may be saved)."""
+    return engine.get_execution_options().get("seamdesk_read_only", False)
+
+
+def _make_engine(url: str, create: bool, read_only: bool) -> Engine:
     path = sqlite_path(url)
     if path is not None:
-        _create_private_file(path)
+        if _create_private_file(path, read_only):
+            return _read_only_engine(path)
         engine = create_engine(
             url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}
         )
@@ -105,37 +115,76 @@ def writer(engine: Engine) -> Engine:
     return engine.execution_options(seamdesk_writer=True)
 
 
-def _create_private_file(path: Path) -> None:
+def _create_private_file(path: Path, read_only: bool = False) -> bool:
+    """Create the cache file if it is missing; True when it exists and this user may only
+    read it, for a read-only session (any other session is refused)."""
     # Never open an existing cache: close() drops every POSIX lock this process holds on
     # the file, SQLite's included, so another process closing its last connection would
     # checkpoint and delete the WAL under this process's open connections, whose shared
     # WAL index then reads "database disk image is malformed" (sqlite.org/howtocorrupt).
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
         if path.exists():
-            if not os.access(path, os.R_OK | os.W_OK):
-                # Reading needs writing too: SQLite's WAL keeps its index in a file beside.
-                raise CacheError(f"{path}: the cache file is not writable by this user "
-                                 "(reading it needs that too: SQLite keeps its WAL files "
-                                 "beside it)")
-            return
+            if os.access(path, os.R_OK | os.W_OK):
+                return False
+            if read_only and os.access(path, os.R_OK):
+                return True
+            raise CacheError(f"{path}: the cache file is not writable by this user "
+                             "(a --read-only session can read it if the file and its "
+                             "-wal and -shm beside it are readable)")
+        if read_only and not os.access(path.parent, os.W_OK) and path.parent.is_dir():
+            raise CacheError(f"{path}: no cache here yet, and a read-only session "
+                             "cannot create one")
+        path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600)
     except FileExistsError:  # created by another process just now: none of our locks
-        return
+        return False
     except OSError as exc:
         raise CacheError(f"{path}: cannot create the cache file: {exc.strerror}") from None
     os.close(fd)
+    return False
 
 
-def _sqlite_connect(dbapi_connection, _record) -> None:
+def _read_only_engine(path: Path) -> Engine:
+    """The cache opened read-only (SQLite's mode=ro). Reading a WAL cache this way needs
+    its -shm index to exist, i.e. a seamdesk that can write it has it open (the floor
+    terminal, a scheduled refresh): without one, this user cannot create the index."""
+    url = f"sqlite:///file:{quote(str(path.resolve()))}?mode=ro&uri=true"
+    engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000,
+                                              "check_same_thread": False})
+    event.listen(engine, "connect", _sqlite_connect_read_only)
+    event.listen(engine, "begin", _sqlite_begin)
+    engine = engine.execution_options(seamdesk_read_only=True)
+    try:
+        complete = _schema_complete(engine)
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        if "readonly" not in reason and "unable to open" not in reason:
+            raise
+        raise CacheError(f"{path}: cannot read it read-only ({reason}): no seamdesk that "
+                         f"can write it has it open, and this user cannot create its index "
+                         f"{path.name}-shm in {path.parent}") from None
+    if not complete:
+        raise CacheError(f"{path}: made by an older seamdesk; open it once where it can be "
+                         "written (a refresh) to bring it up to date")
+    return engine
+
+
+def _sqlite_connect_read_only(dbapi_connection, _record) -> None:
+    """The pragmas that write nothing (all a read-only cache takes)."""
     # Take transaction control away from pysqlite so BEGIN is ours (SQLAlchemy's recipe).
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    cursor.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
+    cursor.close()
+
+
+def _sqlite_connect(dbapi_connection, record) -> None:
+    _sqlite_connect_read_only(dbapi_connection, record)
+    cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode = WAL")
     cursor.execute("PRAGMA synchronous = NORMAL")  # durable at checkpoints; safe in WAL
     cursor.execute("PRAGMA temp_store = FILE")
-    cursor.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
     cursor.execute("PRAGMA wal_autocheckpoint = 10000")  # fewer, larger checkpoints
     cursor.close()
 

@@ -25,6 +25,7 @@ from app.checklist.symptoms import symptom
 from app.clock import iso, stamp, to_epoch
 from app.diagnosis.compare import QUANTITIES
 from app.diagnosis.orders import context_lines
+from app.errors import UsageError
 from app.plain import visible
 from app.records import COMPARED, TITLES
 from app.redact import masked
@@ -200,6 +201,15 @@ def write(folder: Path, packet: dict, lookup_text: str, lookup_svg: str,
           secrets: list[str]) -> Written:
     """The four files into `folder` (created 0700; files 0600: a packet names people and
     stock)."""
+    try:
+        return _write(folder, packet, lookup_text, lookup_svg, secrets)
+    except OSError as exc:  # a folder this user may not write, a full disk: one line
+        raise UsageError(f"{folder}: cannot write the packet there: "
+                         f"{exc.strerror or exc}") from None
+
+
+def _write(folder: Path, packet: dict, lookup_text: str, lookup_svg: str,
+           secrets: list[str]) -> Written:
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     contents = {"packet.md": markdown(packet) + "\n",
                 "packet.json": orjson.dumps(packet, option=orjson.OPT_INDENT_2).decode() + "\n",
