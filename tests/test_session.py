@@ -139,6 +139,22 @@ async def test_read_only_is_never_cut_from_a_narrow_header(config, sim, world, e
         assert " READ-ONLY " in shown and "…" in shown and len(shown) <= 80
 
 
+async def test_a_narrow_header_drops_the_screens_name_before_the_operators(config, sim,
+                                                                          world, engine):
+    """Five systems read 11 minutes ago fill 80 columns: 'Checklist' goes, 'sup' stays."""
+    await seed(config, sim, world, engine)
+    desk = make_desk(config, sim, at=AFTER + 11 * 60, read_only=True)
+    desk.operator = "sup"
+    app = make_app(desk, "TEE-BLK-M", "DAL1")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("c")
+        await settle(pilot)
+        shown = header(app)
+        assert shown.startswith(" seamdesk  sup  READ-ONLY ") and "SUP 11m" in shown
+        assert "Checklist" not in shown and len(shown) <= 80
+
+
 async def test_theme_and_key_overrides_come_from_the_config(config, sim, world, engine):
     await seed(config, sim, world, engine)
     cfg = with_session(config, 'theme = "ansi-dark"\nkeys = { queue = "w" }\n')

@@ -40,36 +40,47 @@ class StatusHeader(Widget):
 
     def render(self) -> Text:
         app = self.app
-        left = Text(" seamdesk", style="bold")
-        if self.screen.title and self.screen.title != "seamdesk":
-            left.append(f" · {self.screen.title}")
-        left.append("  ")
+        title = self.screen.title if self.screen.title != "seamdesk" else ""
         operator = getattr(app, "operator", "") or ""
         if operator:
             shown = operator if len(operator) <= MAX_OPERATOR else operator[:MAX_OPERATOR - 1] + "…"
-            left.append(shown, style="bold")
+            who = Text(shown, style="bold")
         else:
-            left.append("no operator (ctrl+o)", style="bold reverse")
+            who = Text("no operator (ctrl+o)", style="bold reverse")
         # Read-only is never cut: a narrow header shortens the name and the screen first.
         marker = Text(" ") + Text(" READ-ONLY ", style="bold reverse") \
             if getattr(app, "read_only", False) else Text()
+        # Narrow: the screen's name goes first, then the freshness closes up; who is at a
+        # shared terminal is cut last.
+        for named, spacing in ((True, "  "), (False, "  "), (False, " ")):
+            left = Text(" seamdesk", style="bold")
+            if named and title:
+                left.append(f" · {title}")
+            left.append("  ")
+            left.append_text(who)
+            right = self._freshness(spacing)
+            gap = self.size.width - left.cell_len - marker.cell_len - right.cell_len
+            if gap >= 1:
+                return Text.assemble(left, marker, " " * gap, right)
+        left.truncate(max(0, self.size.width - marker.cell_len - right.cell_len - 1),
+                      overflow="ellipsis")
+        gap = max(1, self.size.width - left.cell_len - marker.cell_len - right.cell_len)
+        return Text.assemble(left, marker, " " * gap, right)
+
+    def _freshness(self, spacing: str) -> Text:
+        """'WMS 4m  ERP 4m  …': each system's age since its last good read."""
         right = Text()
-        refreshing = getattr(app, "refreshing", None)
+        refreshing = getattr(self.app, "refreshing", None)
         if refreshing:
-            right.append(f"{refreshing}  ", style="italic")
-        for fresh in getattr(app, "freshness", ()):
+            right.append(f"{refreshing}{spacing}", style="italic")
+        for fresh in getattr(self.app, "freshness", ()):
             right.append(f"{fresh.label} ", style="dim")
             age = age_short(fresh.age)
             if fresh.stale:
                 right.append(f"{age}!", style="bold red")
             else:
                 right.append(age, style="green")
-            right.append("  ")
+            right.append(spacing)
         right.rstrip()
         right.append(" ")
-        gap = self.size.width - left.cell_len - marker.cell_len - right.cell_len
-        if gap < 1:  # narrow: the freshness wins over the screen's name
-            left.truncate(max(0, self.size.width - marker.cell_len - right.cell_len - 1),
-                          overflow="ellipsis")
-            gap = max(1, self.size.width - left.cell_len - marker.cell_len - right.cell_len)
-        return Text.assemble(left, marker, " " * gap, right)
+        return right
