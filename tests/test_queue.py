@@ -149,8 +149,9 @@ async def test_a_middleware_nobody_could_read_for_too_long_is_an_exception(confi
     assert "stale-source|middleware" not in keys(engine)  # down, but not for long yet
     await refresh_at(config, sim, world, engine, 2 * 3600)
     assert "stale-source|middleware" in keys(engine)
-    summary = _detail(engine, "stale-source|middleware").row.summary
-    assert summary.startswith("The middleware (celigo) was last read successfully 2 h")
+    row = _detail(engine, "stale-source|middleware").row
+    assert row.summary.startswith("The middleware (celigo) was last read successfully 2 h")
+    assert row.opened_at == AFTER + 3600  # stale since the 1 h limit passed, not since found
     sim.set_faults("middleware", None)
     await refresh_at(config, sim, world, engine, 2 * 3600 + 600)
     assert "stale-source|middleware" not in keys(engine)
