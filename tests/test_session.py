@@ -125,18 +125,23 @@ async def test_read_only_from_the_config_is_shown_and_refuses_with_reasons(
     assert "sets [session] read_only" in capsys.readouterr().err
 
 
-async def test_read_only_is_never_cut_from_a_narrow_header(config, sim, world, engine):
-    """A long operator name and the checklist's title at 80 columns: the name gives way."""
-    await seed(config, sim, world, engine)
-    desk = make_desk(config, sim, read_only=True)
-    desk.operator = "support-anastasia-on-the-night-shift"
+async def checklist_header(desk) -> str:
+    """The header over TEE-BLK-M's checklist (symptom list) at 80 columns."""
     app = make_app(desk, "TEE-BLK-M", "DAL1")
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         await pilot.press("c")
         await settle(pilot)
-        shown = header(app)
-        assert " READ-ONLY " in shown and "…" in shown and len(shown) <= 80
+        return header(app)
+
+
+async def test_read_only_is_never_cut_from_a_narrow_header(config, sim, world, engine):
+    """A long operator name and the checklist's title at 80 columns: the name gives way."""
+    await seed(config, sim, world, engine)
+    desk = make_desk(config, sim, read_only=True)
+    desk.operator = "support-anastasia-on-the-night-shift"
+    shown = await checklist_header(desk)
+    assert " READ-ONLY " in shown and "…" in shown and len(shown) <= 80
 
 
 async def test_a_narrow_header_drops_the_screens_name_before_the_operators(config, sim,
@@ -145,14 +150,9 @@ async def test_a_narrow_header_drops_the_screens_name_before_the_operators(confi
     await seed(config, sim, world, engine)
     desk = make_desk(config, sim, at=AFTER + 11 * 60, read_only=True)
     desk.operator = "sup"
-    app = make_app(desk, "TEE-BLK-M", "DAL1")
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        await pilot.press("c")
-        await settle(pilot)
-        shown = header(app)
-        assert shown.startswith(" seamdesk  sup  READ-ONLY ") and "SUP 11m" in shown
-        assert "Checklist" not in shown and len(shown) <= 80
+    shown = await checklist_header(desk)
+    assert shown.startswith(" seamdesk  sup  READ-ONLY ") and "SUP 11m" in shown
+    assert "Checklist" not in shown and len(shown) <= 80
 
 
 async def test_theme_and_key_overrides_come_from_the_config(config, sim, world, engine):
