@@ -162,11 +162,15 @@ async def test_read_only_writes_packets_but_refuses_to_send_them(config, sim, wo
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         await start(pilot, 7)
+        hints = [str(app.screen.query_one("#hint").content)]  # no re-read, no sending
         await pilot.press("right", "right", "right", "right", "right", "w")
         await settle(pilot)
+        hints.append(str(app.screen.query_one("#hint").content))
         await pilot.press("p")
         await settle(pilot)
     assert any("sending packets is not allowed" in t for t in texts)
+    assert hints[0].startswith("Space confirms the counts as the cache holds them")
+    assert "p sends" not in hints[1] and hints[1].startswith("w writes the packet")
     packet, _ = the_packet(cfg)
     assert [s["status"] for s in packet["steps"]] == ["to do"] * 5 + ["done"]
 

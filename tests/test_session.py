@@ -213,6 +213,21 @@ def test_snapshot_of_the_header_states(state, snap_compare, config, sim, world, 
     assert snap_compare(app, terminal_size=(80, 24), run_before=prepare)
 
 
+def test_help_keeps_a_findings_indent_when_its_lines_wrap():
+    import io
+
+    from rich.console import Console
+
+    from screens.help import findings_text
+
+    console = Console(file=io.StringIO(), width=50, color_system=None)
+    console.print(findings_text())
+    lines = console.file.getvalue().splitlines()
+    cause = next(i for i, line in enumerate(lines) if "Likely cause: sync lag" in line)
+    assert lines[cause].startswith("    Likely cause") and lines[cause + 1].startswith("    ")
+    assert lines[cause + 1].strip() and not lines[cause + 1].startswith("    First")
+
+
 def test_snapshot_of_help_at_80x24(snap_compare, config, sim, world, engine):
     asyncio.run(seed(config, sim, world, engine))
     app = make_app(make_desk(config, sim), "TEE-BLK-M", "DAL1")
