@@ -156,11 +156,13 @@ def _changed_at(versions: dict[str, list[Observation]], agreed: int | None, seen
                     before is None or _numbers(before) != _numbers(obs)):
                 changed.append(obs.updated_at)
     newest = max(changed, default=None)
-    return newest if newest is not None and (agreed or -1) < newest <= seen else seen
+    if newest is None or newest > seen or (agreed is not None and newest <= agreed):
+        return seen
+    return newest
 
 
 def _numbers(obs: Observation) -> tuple:
-    return obs.on_hand, obs.available, obs.allocated, obs.in_transit
+    return tuple(getattr(obs, q) for q in QUANTITIES)
 
 
 def _as_of(rows: list[Observation], moment: int) -> Observation | None:

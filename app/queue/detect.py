@@ -185,8 +185,8 @@ def _whole_systems(engine: Engine, config: Config, now: int, outcome: Outcome) -
     for finding in [*stale_sources(ev, th, ROLES), *throttled_syncs(ev, th, ROLES)]:
         candidate = from_system_finding(finding, finding.handoff)
         candidate.evidence["finding"]["owner_name"] = owners.get(finding.owner)
-        last = states[finding.handoff].last_good_read_at
-        if finding.code == "stale-source" and last is not None:
+        if finding.code == "stale-source" and \
+                (last := states[finding.handoff].last_good_read_at) is not None:
             candidate.since = last + th.stale_after  # stale from when the limit passed
         found[candidate.key] = candidate
     with engine.begin() as conn:
